@@ -1,0 +1,98 @@
+"""`xorlab train`: one run, printing the tutorial's log lines."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import numpy as np
+import torch
+
+from ..config import ACTIVATIONS, DTYPES, INITS, RunConfig, check_fits_in_memory
+from ..logs import epoch_text
+from ..model import initial_parameters
+from ..train import run_data, train_run
+from .options import int_at_least, positive_float, seed
+
+DEFAULTS = RunConfig()
+
+
+def add_run_options(p: argparse.ArgumentParser) -> None:
+    """The options that make a RunConfig (shared with other one-config commands)."""
+    p.add_argument("--seed", type=seed, default=None, metavar="S",
+                   help="seed for Python's random (the data) and torch (the weights), as the "
+                   "tutorial's seed lines do; 'none' for an unseeded run (default: none)")
+    p.add_argument("--activation", choices=ACTIVATIONS, default=DEFAULTS.activation,
+                   help=f"hidden-layer activation; 'linear' means none (default: {DEFAULTS.activation})")
+    p.add_argument("--init", choices=INITS, default=DEFAULTS.init,
+                   help="weight init: PyTorch's nn.Linear default, or the tutorial's U(-1, 1) "
+                   f"(default: {DEFAULTS.init})")
+    p.add_argument("--center", action="store_true",
+                   help="centre inputs and targets on 0, i.e. (-1, 1) instead of (0, 1) (default: off)")
+    p.add_argument("--lr", type=positive_float, default=DEFAULTS.lr,
+                   help=f"SGD learning rate (default: {DEFAULTS.lr})")
+    p.add_argument("--epochs", type=int_at_least(1), default=DEFAULTS.epochs,
+                   help=f"passes over the 500 training batches (default: {DEFAULTS.epochs})")
+    p.add_argument("--inputs", type=int_at_least(1), default=DEFAULTS.inputs, metavar="N",
+                   help=f"number of inputs; the target is their parity (default: {DEFAULTS.inputs})")
+    p.add_argument("--hidden", type=int_at_least(1), default=DEFAULTS.hidden, metavar="H",
+                   help=f"hidden units (default: {DEFAULTS.hidden})")
+    p.add_argument("--dtype", choices=DTYPES, default=DEFAULTS.dtype,
+                   help=f"floating-point precision of the run (default: {DEFAULTS.dtype})")
+
+
+def config_from_args(args: argparse.Namespace) -> RunConfig:
+    return RunConfig(inputs=args.inputs, hidden=args.hidden, activation=args.activation,
+                     init=args.init, center=args.center, lr=args.lr, epochs=args.epochs,
+                     seed=args.seed, dtype=args.dtype)
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "train",
+        help="train one network and print the tutorial's log lines",
+        description="Train one network exactly as the tutorial does (SGD, MSE, 500 batches of 10 "
+        "per epoch) and print its 'Train Epoch' and 'Test set' lines. With a seed, the numbers "
+        "are those of the tutorial's script seeded the same way.",
+        epilog="examples:\n  xorlab train --seed 42\n"
+        "  xorlab train --seed 42 --activation tanh --center --lr 0.1\n"
+        "  xorlab train --seed 7 --inputs 3 --hidden 4 --epochs 300 --out run.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_run_options(p)
+    p.add_argument("--verbose", action="store_true",
+                   help="also print the three sample batches and the initial parameters, as the "
+                   "tutorial's script does (default: off)")
+    p.add_argument("--out", metavar="FILE", default=None,
+                   help="also write the run's summary and curves as JSON to FILE (default: none)")
+    p.set_defaults(func=run, prog="xorlab train")
+
+
+def print_preamble(config: RunConfig, data) -> None:
+    """What the script prints before training: three sample batches, then the weights."""
+    for i in range(data.sample_x.shape[1]):
+        print((data.sample_x[0, i].astype(np.float32), data.sample_y[0, i].astype(np.float32)))
+    for p in initial_parameters(config).values():
+        print(torch.nn.Parameter(p))
+
+
+def run(args: argparse.Namespace) -> int:
+    config = config_from_args(args)
+    check_fits_in_memory(config)
+    data = run_data(config)
+    if args.verbose:
+        print_preamble(config, data)
+
+    def on_epoch(epoch, losses, test_loss, correct):
+        sys.stdout.write(epoch_text(epoch, losses, test_loss, correct))
+        sys.stdout.flush()
+
+    result = train_run(config, on_epoch=on_epoch, data=data)
+    if args.out:
+        record = {"config": config.to_dict(), **result.summary(),
+                  "train_loss": [[v if np.isfinite(v) else None for v in row] for row in result.train_loss.tolist()],
+                  "params": {k: v.tolist() for k, v in result.params.items()}}
+        with open(args.out, "w") as f:
+            json.dump(record, f, indent=1)
+    return 0

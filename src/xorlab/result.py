@@ -1,0 +1,91 @@
+"""What a training run returns, the same for every engine."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import LOG_EVERY, TRAIN_BATCHES, RunConfig
+
+LOGGED_BATCHES = tuple(range(0, TRAIN_BATCHES, LOG_EVERY))  # 0, 100, 200, 300, 400
+
+
+@dataclass
+class RunResult:
+    """One run's history and outcome.
+
+    train_loss (epochs, 5): the mini-batch loss at batches 0, 100, ..., 400 of each
+    epoch, before that batch's step (what the tutorial prints).
+    test_loss (epochs,): mean of the 50 test-batch losses after each epoch.
+    test_correct (epochs,): test points whose rounded output equals the rounded target.
+    params: final parameters by name (`dense1.weight` (H, N), `dense1.bias` (H,),
+    `dense2.weight` (1, H), `dense2.bias` (1,)).
+    """
+
+    config: RunConfig
+    train_loss: np.ndarray
+    test_loss: np.ndarray
+    test_correct: np.ndarray
+    params: dict[str, np.ndarray]
+    engine: str = "classic"
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def test_total(self) -> int:
+        return self.config.test_total
+
+    @property
+    def accuracy(self) -> np.ndarray:
+        return self.test_correct / self.test_total
+
+    @property
+    def final_test_loss(self) -> float:
+        return float(self.test_loss[-1])
+
+    @property
+    def final_correct(self) -> int:
+        return int(self.test_correct[-1])
+
+    @property
+    def final_accuracy(self) -> float:
+        return self.final_correct / self.test_total
+
+    @property
+    def success(self) -> bool:
+        """The tutorial's goal: 100% test accuracy after the epoch budget."""
+        return self.final_correct == self.test_total
+
+    @property
+    def diverged(self) -> bool:
+        """A non-finite loss at any logged point, or non-finite final parameters."""
+        finite = np.isfinite(self.train_loss).all() and np.isfinite(self.test_loss).all()
+        return not (finite and all(np.isfinite(p).all() for p in self.params.values()))
+
+    def summary(self) -> dict:
+        """The flat record a sweep writes (JSON-safe: non-finite floats become None)."""
+        c = self.config
+        return {
+            "seed": c.seed,
+            "activation": c.activation,
+            "init": c.init,
+            "center": c.center,
+            "lr": c.lr,
+            "inputs": c.inputs,
+            "hidden": c.hidden,
+            "epochs": c.epochs,
+            "dtype": c.dtype,
+            "engine": self.engine,
+            "final_test_loss": _json_float(self.final_test_loss),
+            "final_correct": self.final_correct,
+            "test_total": self.test_total,
+            "final_accuracy": self.final_accuracy,
+            "diverged": self.diverged,
+            "test_loss": [_json_float(v) for v in self.test_loss.tolist()],
+            "accuracy": self.accuracy.tolist(),
+        }
+
+
+def _json_float(v: float) -> float | None:
+    return v if math.isfinite(v) else None
