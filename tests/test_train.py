@@ -3,7 +3,7 @@ import pytest
 
 from xorlab.config import RunConfig
 from xorlab.model import build_model, initial_parameters, parameter_count
-from xorlab.train import train_run
+from xorlab.engines.classic import train_run
 
 SHORT = dict(epochs=2)
 

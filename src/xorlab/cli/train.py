@@ -12,7 +12,7 @@ import torch
 from ..config import ACTIVATIONS, DTYPES, INITS, RunConfig, check_fits_in_memory
 from ..logs import epoch_text
 from ..model import initial_parameters
-from ..train import run_data, train_run
+from ..engines.classic import run_data, train_run
 from .options import int_at_least, positive_float, seed
 
 DEFAULTS = RunConfig()

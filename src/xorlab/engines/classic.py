@@ -13,10 +13,10 @@ import torch
 import torch.nn.functional as F
 from torch import optim
 
-from .config import LOG_EVERY, RunConfig, check_fits_in_memory
-from .data import XorData, make_data, unseeded_data
-from .model import TORCH_DTYPES, XorNet, build_model
-from .result import LOGGED_BATCHES, RunResult
+from ..config import LOG_EVERY, RunConfig, check_fits_in_memory
+from ..data import XorData, make_data, unseeded_data
+from ..model import TORCH_DTYPES, XorNet, build_model
+from ..result import LOGGED_BATCHES, RunResult
 
 # on_epoch(epoch, train_losses (5,), test_loss, test_correct), called after each epoch.
 EpochCallback = Callable[[int, np.ndarray, float, int], None]

@@ -1,0 +1,66 @@
+"""Statistics for success rates: Wilson score intervals and per-cell summaries."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+import numpy as np
+from scipy.stats import binomtest
+
+from .result import RunResult
+
+
+@dataclass(frozen=True)
+class Rate:
+    """k successes out of n, with a Wilson 95% interval (Wilson 1927; Brown, Cai &
+    DasGupta 2001 recommend it over the normal approximation for small n or p near 0/1)."""
+
+    k: int
+    n: int
+    low: float
+    high: float
+
+    @property
+    def p(self) -> float:
+        return self.k / self.n if self.n else float("nan")
+
+    def __str__(self) -> str:
+        return f"{100 * self.p:.0f}% [{100 * self.low:.0f}, {100 * self.high:.0f}]"
+
+
+def wilson(k: int, n: int, confidence: float = 0.95) -> Rate:
+    if n == 0:
+        return Rate(0, 0, float("nan"), float("nan"))
+    ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
+    return Rate(int(k), int(n), float(ci.low), float(ci.high))
+
+
+def group(results: Iterable[RunResult], by: Sequence[str]) -> dict[tuple, list[RunResult]]:
+    """Results grouped by config fields, in first-seen order."""
+    groups: dict[tuple, list[RunResult]] = defaultdict(list)
+    for r in results:
+        groups[tuple(getattr(r.config, f) for f in by)].append(r)
+    return dict(groups)
+
+
+def success_rows(results: Iterable[RunResult], by: Sequence[str]) -> list[dict]:
+    """One row per cell: runs, successes (100% test accuracy), rate with Wilson CI,
+    mean and median final accuracy, diverged runs."""
+    rows = []
+    for key, cell in group(results, by).items():
+        rate = wilson(sum(r.success for r in cell), len(cell))
+        acc = np.array([r.final_accuracy for r in cell])
+        rows.append({
+            **dict(zip(by, key)),
+            "runs": rate.n,
+            "successes": rate.k,
+            "success_rate": rate.p,
+            "ci_low": rate.low,
+            "ci_high": rate.high,
+            "mean_accuracy": float(acc.mean()),
+            "median_accuracy": float(np.median(acc)),
+            "diverged": sum(r.diverged for r in cell),
+        })
+    return rows
