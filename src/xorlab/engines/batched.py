@@ -1,20 +1,286 @@
-"""The batched engine: many independent runs trained as one computation."""
+"""The batched engine: R independent runs trained as one computation.
+
+Runs are a leading tensor dimension. Dimensions, named the same everywhere:
+R runs, S train batches per epoch (500), T test batches (50), B batch size (10),
+N inputs, H hidden units.
+
+A training step is a pure function `(params, x, y, lr) -> (loss, new params)` with
+the gradients of MSE written out by hand, in the order autograd computes them for
+the tutorial's `nn.Module` (so the float64 trajectories agree with the one-run loop
+to ~1e-12). Each run keeps its own seed, data stream, initial weights, init, centring
+and learning rate; runs only share the shape of their network (N, H, activation) and
+their epoch budget. A run that diverges fills its own rows with NaN and touches no
+other run: nothing reduces across the R dimension.
+"""
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+import functools
+from collections import defaultdict
+from typing import Callable, NamedTuple, Sequence
 
-from ..config import RunConfig
-from ..result import RunResult
-from . import classic
+import numpy as np
+import torch
+
+from ..config import BATCH_SIZE, LOG_EVERY, TEST_BATCHES, TRAIN_BATCHES, RunConfig, check_fits_in_memory
+from ..data import DECODE_CHUNK, make_data
+from ..model import TORCH_DTYPES, seeded_parameters
+from ..result import LOGGED_BATCHES, RunResult
+
+RUN_ALIGN = 64  # runs per batch are padded to a multiple of this; see `padded`
+MEMORY_BUDGET = 1 << 30  # bytes of run data and state per batch; larger sweeps are chunked
 
 
-def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[int], None] | None = None) -> list[RunResult]:
-    # Interim: the batched kernels land next; until then this delegates to the
-    # reference loop so that callers already use the final API.
-    results = []
-    for config in configs:
-        results.append(classic.train_run(config))
-        if on_progress is not None:
-            on_progress(1)
-    return results
+class Params(NamedTuple):
+    """Every run's parameters, runs last (see the module docstring for why)."""
+
+    w1: torch.Tensor  # (H, N, R)  dense1.weight
+    b1: torch.Tensor  # (H, R)     dense1.bias
+    w2: torch.Tensor  # (H, R)     dense2.weight (1, H), squeezed
+    b2: torch.Tensor  # (R,)       dense2.bias (1,), squeezed
+
+
+# The activation and its derivative written from the activation's output `a`
+# (and pre-activation `z` for relu), as autograd's backward formulas do:
+# sigmoid_backward = g * (1 - a) * a, tanh_backward = g * (1 - a * a),
+# threshold_backward(g, a, 0) = g where a > 0.
+def _sigmoid_grad(g, z, a):
+    return g * (1 - a) * a
+
+
+def _tanh_grad(g, z, a):
+    return g * (1 - a * a)
+
+
+def _relu_grad(g, z, a):
+    return torch.where(a > 0, g, torch.zeros_like(g))
+
+
+def _linear_grad(g, z, a):
+    return g
+
+
+ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
+    "sigmoid": (torch.sigmoid, _sigmoid_grad),
+    "tanh": (torch.tanh, _tanh_grad),
+    "relu": (torch.relu, _relu_grad),
+    "linear": (lambda z: z, _linear_grad),
+}
+
+
+def forward(params: Params, x: torch.Tensor, activation: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """x (P, N, R) -> pre-activations z (P, H, R), activations a (P, H, R), outputs (P, R)."""
+    act, _ = ACTIVATIONS[activation]
+    z = params.b1 + (x.unsqueeze(1) * params.w1).sum(2)  # (P, H, N, R) summed over N
+    a = act(z)
+    out = params.b2 + (a * params.w2).sum(1)  # (P, R)
+    return z, a, out
+
+
+def sgd_step(params: Params, x: torch.Tensor, y: torch.Tensor, lr: torch.Tensor,
+             activation: str) -> tuple[torch.Tensor, Params]:
+    """One SGD step on MSE for every run: x (B, N, R), y (B, R), lr (R,) -> loss (R,), new params."""
+    _, act_grad = ACTIVATIONS[activation]
+    z, a, out = forward(params, x, activation)
+    diff = out - y  # (B, R)
+    loss = (diff * diff).mean(0)  # (R,)
+    g_out = diff * (2.0 / x.shape[0])  # mse_loss backward: 2 (out - y) / B
+    g_w2 = (g_out.unsqueeze(1) * a).sum(0)  # (H, R)
+    g_b2 = g_out.sum(0)  # (R,)
+    g_z = act_grad(g_out.unsqueeze(1) * params.w2, z, a)  # (B, H, R)
+    g_w1 = (g_z.unsqueeze(2) * x.unsqueeze(1)).sum(0)  # (H, N, R)
+    g_b1 = g_z.sum(0)  # (H, R)
+    step = -lr  # (R,): SGD's p.add_(grad, alpha=-lr)
+    new = Params(params.w1 + step * g_w1, params.b1 + step * g_b1,
+                 params.w2 + step * g_w2, params.b2 + step * g_b2)
+    return loss, new
+
+
+def evaluate(params: Params, x: torch.Tensor, y: torch.Tensor, activation: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """x (T, B, N, R), y (T, B, R) -> mean test-batch loss (R,), correct count (R,).
+
+    Like the tutorial's test(): the mean over T of each batch's MSE, and a point is
+    correct when round(output) == round(target) (both round half to even).
+    """
+    t, b, n, r = x.shape
+    _, _, out = forward(params, x.reshape(t * b, n, r), activation)
+    out = out.view(t, b, r)
+    batch_loss = ((out - y) ** 2).mean(1)  # (T, R)
+    correct = (torch.round(out) == torch.round(y)).sum((0, 1))
+    return batch_loss.sum(0) / t, correct
+
+
+# ----------------------------------------------------------------------------------
+
+
+def _group_key(c: RunConfig) -> tuple:
+    """Runs that can share one computation: same network shape, budget and precision."""
+    return (c.inputs, c.hidden, c.activation, c.epochs, c.dtype)
+
+
+class RunData(NamedTuple):
+    train_x: torch.Tensor  # (S, B, N, R)
+    train_y: torch.Tensor  # (S, B, R)
+    test_x: torch.Tensor  # (T, B, N, R)
+    test_y: torch.Tensor  # (T, B, R)
+
+
+def stack_data(configs: Sequence[RunConfig], dtype: torch.dtype) -> RunData:
+    """Each run's own data stream (its seed, inputs, centring), runs last.
+
+    Filled a few hundred runs at a time so the float64 stream never exists for all
+    runs at once.
+    """
+    r, n = len(configs), configs[0].inputs
+    out = RunData(
+        torch.empty((TRAIN_BATCHES, BATCH_SIZE, n, r), dtype=dtype),
+        torch.empty((TRAIN_BATCHES, BATCH_SIZE, r), dtype=dtype),
+        torch.empty((TEST_BATCHES, BATCH_SIZE, n, r), dtype=dtype),
+        torch.empty((TEST_BATCHES, BATCH_SIZE, r), dtype=dtype),
+    )
+    for center in (False, True):
+        idx = [i for i, c in enumerate(configs) if c.center == center]
+        for lo in range(0, len(idx), DECODE_CHUNK):
+            part = idx[lo : lo + DECODE_CHUNK]
+            d = make_data([configs[i].seed for i in part], n, center)
+            cols = torch.as_tensor(part)
+            # (R', S, B, N) -> (S, B, N, R'): the cast to float32 rounds as np.float32 does
+            out.train_x[..., cols] = torch.as_tensor(d.train_x).permute(1, 2, 3, 0).to(dtype)
+            out.train_y[..., cols] = torch.as_tensor(d.train_y).permute(1, 2, 0).to(dtype)
+            out.test_x[..., cols] = torch.as_tensor(d.test_x).permute(1, 2, 3, 0).to(dtype)
+            out.test_y[..., cols] = torch.as_tensor(d.test_y).permute(1, 2, 0).to(dtype)
+    return out
+
+
+def initial_params(configs: Sequence[RunConfig]) -> Params:
+    ps = [seeded_parameters(c) for c in configs]
+    return Params(
+        torch.stack([p["dense1.weight"] for p in ps], dim=-1),  # (H, N, R)
+        torch.stack([p["dense1.bias"] for p in ps], dim=-1),  # (H, R)
+        torch.stack([p["dense2.weight"][0] for p in ps], dim=-1),  # (H, R)
+        torch.stack([p["dense2.bias"][0] for p in ps], dim=-1),  # (R,)
+    )
+
+
+def run_bytes(c: RunConfig) -> int:
+    """Memory one run holds in a batch: its data and a few copies of its parameters."""
+    itemsize = 4 if c.dtype == "float32" else 8
+    data = (TRAIN_BATCHES + TEST_BATCHES) * BATCH_SIZE * (c.inputs + 1) * itemsize
+    work = TEST_BATCHES * BATCH_SIZE * c.hidden * (c.inputs + 4) * itemsize  # evaluation temporaries
+    return data + work + 16 * (c.inputs + 2) * c.hidden * itemsize
+
+
+def chunk_size(c: RunConfig, budget: int | None = None) -> int:
+    """How many runs of this shape to batch so that a batch stays within `budget`
+    bytes (MEMORY_BUDGET by default); a multiple of RUN_ALIGN, at least RUN_ALIGN."""
+    runs = (MEMORY_BUDGET if budget is None else budget) // run_bytes(c)
+    return max(RUN_ALIGN, runs // RUN_ALIGN * RUN_ALIGN)
+
+
+class History(NamedTuple):
+    train_loss: torch.Tensor  # (epochs, 5, R)
+    test_loss: torch.Tensor  # (epochs, R)
+    test_correct: torch.Tensor  # (epochs, R)
+    params: Params
+
+
+def train_batch(configs: Sequence[RunConfig], on_epoch: Callable[[int], None] | None = None,
+                compiled: bool = False) -> History:
+    """Train runs that share (N, H, activation, epochs, dtype) as one batch.
+
+    compiled: run the step and the evaluation through torch.compile (fused C++
+    kernels; a one-off compile per activation and precision, cached on disk).
+    """
+    first = configs[0]
+    if any(_group_key(c) != _group_key(first) for c in configs):
+        raise ValueError("a batch must share inputs, hidden, activation, epochs and dtype")
+    if any(c.seed is None for c in configs):
+        raise ValueError("the batched engine needs a seed for every run")
+    dtype = TORCH_DTYPES[first.dtype]
+    data = stack_data(configs, dtype)
+    params = initial_params(configs)
+    lr = torch.tensor([c.lr for c in configs], dtype=dtype)  # (R,)
+    r, epochs, act = len(configs), first.epochs, first.activation
+    step, test = _kernels(act, compiled)
+    train_loss = torch.empty((epochs, len(LOGGED_BATCHES), r), dtype=dtype)
+    test_loss = torch.empty((epochs, r), dtype=dtype)
+    test_correct = torch.empty((epochs, r), dtype=torch.int64)
+    with torch.no_grad():
+        for epoch in range(epochs):
+            for i in range(TRAIN_BATCHES):
+                loss, params = step(params, data.train_x[i], data.train_y[i], lr)
+                if i % LOG_EVERY == 0:
+                    train_loss[epoch, i // LOG_EVERY] = loss
+            test_loss[epoch], test_correct[epoch] = test(params, data.test_x, data.test_y)
+            if on_epoch is not None:
+                on_epoch(epoch + 1)
+    return History(train_loss, test_loss, test_correct, params)
+
+
+@functools.lru_cache(maxsize=None)
+def _kernels(activation: str, compiled: bool):
+    """The step and evaluation functions for an activation, compiled once per process."""
+    step = functools.partial(sgd_step, activation=activation)
+    test = functools.partial(evaluate, activation=activation)
+    if compiled:
+        # dynamic: one compiled kernel serves every batch size and network shape.
+        step, test = torch.compile(step, dynamic=True), torch.compile(test, dynamic=True)
+    return step, test
+
+
+def padded(configs: Sequence[RunConfig]) -> list[RunConfig]:
+    """The batch rounded up to a multiple of RUN_ALIGN runs with copies of its last run.
+
+    PyTorch's CPU kernels compute most of a tensor with SIMD code and the last few
+    elements with scalar code, whose exp/tanh can round differently. With the runs
+    dimension innermost and a multiple of the vector width, every run takes the SIMD
+    path wherever it sits, so its numbers do not depend on its batch companions.
+    """
+    extra = -len(configs) % RUN_ALIGN
+    return list(configs) + [configs[-1]] * extra
+
+
+def unstack(configs: Sequence[RunConfig], h: History, engine: str) -> list[RunResult]:
+    """Split a batch's history into one RunResult per run."""
+    p = h.params
+    return [
+        RunResult(
+            config=c,
+            train_loss=h.train_loss[..., j].double().numpy(),
+            test_loss=h.test_loss[:, j].double().numpy(),
+            test_correct=h.test_correct[:, j].numpy(),
+            params={
+                "dense1.weight": p.w1[..., j].numpy().copy(),
+                "dense1.bias": p.b1[:, j].numpy().copy(),
+                "dense2.weight": p.w2[:, j].numpy()[None].copy(),
+                "dense2.bias": p.b2[j : j + 1].numpy().copy(),
+            },
+            engine=engine,
+        )
+        for j, c in enumerate(configs)
+    ]
+
+
+def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[int], None] | None = None,
+               compiled: bool = False) -> list[RunResult]:
+    """Train every config; results in the order given.
+
+    Runs that share a network shape are batched together, in chunks that fit the
+    memory budget. on_progress gets the runs done since its last call (fractions of
+    runs after each epoch, so long batches show progress).
+    """
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, c in enumerate(configs):
+        groups[_group_key(c)].append(i)
+    results: list[RunResult | None] = [None] * len(configs)
+    for idx in groups.values():
+        check_fits_in_memory(configs[idx[0]])
+        size = chunk_size(configs[idx[0]])
+        for lo in range(0, len(idx), size):
+            part = idx[lo : lo + size]
+            batch = [configs[i] for i in part]
+            per_epoch = (lambda e, n=len(part): on_progress(n / batch[0].epochs)) if on_progress else None
+            history = train_batch(padded(batch), on_epoch=per_epoch, compiled=compiled)
+            for i, res in zip(part, unstack(batch, history, "compiled" if compiled else "batched")):
+                results[i] = res
+    return results  # type: ignore[return-value]

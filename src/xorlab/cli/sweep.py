@@ -1,0 +1,106 @@
+"""`xorlab sweep`: a grid of settings times many seeds, one JSON line per run."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+
+from ..config import ACTIVATIONS, DTYPES, INITS, ConfigError
+from ..engines import ENGINES
+from ..stats import success_rows
+from ..sweep import CENTER_VALUES, Grid, parse_seeds
+from .options import int_at_least, positive_float
+
+
+def seeds_arg(text: str) -> tuple[int, ...]:
+    try:
+        return parse_seeds(text)
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "sweep",
+        help="train a grid of settings over many seeds; JSON Lines out",
+        description="Train every combination of the given settings for every seed (the "
+        "batched engine trains thousands at once) and write one JSON object per run. "
+        "Each run can be replayed with 'xorlab train --seed S' and the same settings.",
+        epilog="examples:\n  xorlab sweep --activation sigmoid tanh relu --seeds 1000 --out runs.jsonl\n"
+        "  xorlab sweep --activation tanh --center centered --lr 0.01 0.1 1 --seeds 100:200\n"
+        "  xorlab sweep --inputs 3 --hidden 2 3 4 --epochs 300 --seeds 50 --quiet",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--activation", nargs="+", choices=ACTIVATIONS, default=["sigmoid"],
+                   help="activations to try (default: sigmoid)")
+    p.add_argument("--init", nargs="+", choices=INITS, default=["default"], help="inits to try (default: default)")
+    p.add_argument("--center", nargs="+", choices=list(CENTER_VALUES), default=["raw"],
+                   help="raw 0/1 inputs, centred -1/+1 inputs, or both (default: raw)")
+    p.add_argument("--lr", nargs="+", type=positive_float, default=[0.01], help="learning rates (default: 0.01)")
+    p.add_argument("--inputs", nargs="+", type=int_at_least(1), default=[2], help="input counts N (default: 2)")
+    p.add_argument("--hidden", nargs="+", type=int_at_least(1), default=[2], help="hidden sizes H (default: 2)")
+    p.add_argument("--epochs", nargs="+", type=int_at_least(1), default=[100], help="epoch budgets (default: 100)")
+    p.add_argument("--seeds", type=seeds_arg, default=parse_seeds("10"), metavar="N|A:B",
+                   help="seeds 0..N-1, or A..B-1 (default: 10)")
+    p.add_argument("--dtype", choices=DTYPES, default="float32", help="precision (default: float32)")
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="classic: the one-run loop; batched: many runs at once; compiled: batched "
+                   "through torch.compile; auto: batched (default: auto)")
+    p.add_argument("--out", metavar="FILE", default=None, help="write JSON Lines to FILE (default: stdout)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table (default: off)")
+    p.set_defaults(func=run, prog="xorlab sweep")
+
+
+def build_grid(args: argparse.Namespace) -> Grid:
+    return Grid(activation=tuple(args.activation), init=tuple(args.init),
+                center=tuple(CENTER_VALUES[c] for c in args.center), lr=tuple(args.lr),
+                inputs=tuple(args.inputs), hidden=tuple(args.hidden), epochs=tuple(args.epochs),
+                seeds=tuple(args.seeds), dtype=args.dtype)
+
+
+def summary_table(results, grid: Grid) -> Table:
+    """Success per cell; only the settings that vary across the grid get a column."""
+    varying = [f for f in Grid.CELL if len(getattr(grid, f)) > 1] or ["activation"]
+    table = Table(title="Success rate per cell (100% test accuracy), Wilson 95% CI")
+    for col in (*varying, "runs", "success", "95% CI", "mean acc", "diverged"):
+        table.add_column(col, justify="right")
+    for r in success_rows(results, varying):
+        cells = ["centered" if r[f] is True else "raw" if r[f] is False else str(r[f]) for f in varying]
+        table.add_row(*cells, str(r["runs"]), f"{100 * r['success_rate']:.1f}%",
+                      f"{100 * r['ci_low']:.1f}-{100 * r['ci_high']:.1f}%", f"{100 * r['mean_accuracy']:.1f}%",
+                      str(r["diverged"]))
+    return table
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..sweep import run_chunks
+
+    grid = build_grid(args)
+    configs = grid.configs()  # validates every value before anything runs
+    err = Console(stderr=True)
+    out = open(args.out, "w") if args.out else sys.stdout
+    results = []
+    progress = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
+                        TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=args.quiet)
+    try:
+        with progress:
+            task = progress.add_task("runs", total=len(configs))
+            for chunk in run_chunks(configs, args.engine, lambda n: progress.advance(task, n)):
+                for r in chunk:
+                    out.write(json.dumps(r.summary()) + "\n")
+                out.flush()  # each finished chunk is on disk before the next starts
+                results.extend(chunk)
+    except KeyboardInterrupt:
+        err.print(f"interrupted: {len(results)} of {len(configs)} runs written")
+        return 130
+    finally:
+        if out is not sys.stdout:
+            out.close()
+    if not args.quiet:
+        err.print(summary_table(results, grid))
+    return 0

@@ -1,0 +1,78 @@
+"""Sweeps: a Cartesian grid of settings times a range of seeds, run on any engine."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, fields
+from typing import Iterator, Sequence
+
+from .config import RunConfig
+from .engines import run_many
+from .engines.batched import _group_key, chunk_size
+from .result import RunResult
+
+CENTER_VALUES = {"raw": False, "centered": True}
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Every combination of these settings, for every seed."""
+
+    activation: tuple[str, ...] = ("sigmoid",)
+    init: tuple[str, ...] = ("default",)
+    center: tuple[bool, ...] = (False,)
+    lr: tuple[float, ...] = (0.01,)
+    inputs: tuple[int, ...] = (2,)
+    hidden: tuple[int, ...] = (2,)
+    epochs: tuple[int, ...] = (100,)
+    seeds: tuple[int, ...] = tuple(range(10))
+    dtype: str = "float32"
+
+    # The settings that make a grid cell (everything but the seed).
+    CELL = ("activation", "init", "center", "lr", "inputs", "hidden", "epochs")
+
+    def configs(self) -> list[RunConfig]:
+        """One config per cell and seed; seeds vary fastest. Validates every value."""
+        cells = itertools.product(*(getattr(self, f) for f in self.CELL))
+        return [
+            RunConfig(**dict(zip(self.CELL, cell)), seed=seed, dtype=self.dtype)
+            for cell in cells
+            for seed in self.seeds
+        ]
+
+    @property
+    def size(self) -> int:
+        n = len(self.seeds)
+        for f in self.CELL:
+            n *= len(getattr(self, f))
+        return n
+
+
+def parse_seeds(text: str) -> tuple[int, ...]:
+    """'N' -> seeds 0..N-1; 'A:B' -> seeds A..B-1. Raises ValueError with a reason."""
+    try:
+        if ":" in text:
+            a, b = (int(part) for part in text.split(":", 1))
+        else:
+            a, b = 0, int(text)
+    except ValueError:
+        raise ValueError(f"expected a count N or a range A:B of integers (got {text!r})") from None
+    if a < 0 or b <= a:
+        raise ValueError(f"the range must be non-empty and start at 0 or above (got {text!r})")
+    return tuple(range(a, b))
+
+
+def run_chunks(configs: Sequence[RunConfig], engine: str = "auto",
+               on_progress=None) -> Iterator[list[RunResult]]:
+    """Results chunk by chunk (runs that batch together, up to a memory-sized chunk),
+    so a caller can save each chunk before the next one starts."""
+    order = sorted(range(len(configs)), key=lambda i: _group_key(configs[i]))
+    start = 0
+    while start < len(order):
+        key = _group_key(configs[order[start]])
+        size = chunk_size(configs[order[start]])
+        end = start
+        while end < len(order) and end - start < size and _group_key(configs[order[end]]) == key:
+            end += 1
+        yield run_many([configs[i] for i in order[start:end]], engine=engine, on_progress=on_progress)
+        start = end
