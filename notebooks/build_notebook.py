@@ -86,6 +86,7 @@ DATA = """\
 data = make_data([config.seed], config.inputs, config.center)
 batch_x, batch_y = data.sample_x[0, 0], data.sample_y[0, 0]  # (B, N), (B,)
 print("inputs", batch_x.shape, "labels", batch_y.shape)
+print("x1, x2, label:")
 print(np.column_stack([batch_x, batch_y]).astype(np.float32))
 print("train batches", data.train_x.shape[1], "test batches", data.test_x.shape[1])"""
 
@@ -99,7 +100,7 @@ seed."""
 MODEL = """\
 model = build_model(config)
 for name, p in model.named_parameters():
-    print(name, tuple(p.shape), p.detach().numpy().round(4).tolist())
+    print(name, tuple(p.shape), p.detach().numpy().round(4))
 print("parameters:", parameter_count(config.inputs, config.hidden))"""
 
 TRAIN_INTRO = """\
@@ -111,7 +112,7 @@ steps per epoch. Printed: the tutorial's test report every tenth epoch."""
 TRAIN = """\
 def report(epoch, losses, test_loss, correct):
     if epoch % 10 == 0 or epoch == config.epochs:
-        print(f"epoch {epoch}:" + test_block(test_loss, correct).rstrip())
+        print(f"epoch {epoch:3d}  " + test_block(test_loss, correct).strip())
 
 
 result = train_run(config, on_epoch=report, data=data)
@@ -123,7 +124,7 @@ def plot_losses(result):
     epochs = result.train_loss.shape[0]
     at = (np.arange(epochs)[:, None] + np.array(LOGGED_BATCHES) / result.config.train_batches).ravel()
     fig, ax = plt.subplots(figsize=(7, 3.5))
-    ax.plot(at, result.train_loss.ravel(), ".", ms=3, alpha=0.5, label="train batch loss")
+    ax.plot(at, result.train_loss.ravel(), ".", ms=3, alpha=0.5, label="train loss (batches 0, 100, ..., 400)")
     ax.plot(np.arange(1, epochs + 1), result.test_loss, "-o", ms=3, label="test loss")
     ax.set(xlabel="epoch", ylabel="MSE", yscale="log", title="Loss during training")
     ax.legend()
@@ -149,14 +150,16 @@ def plot_boundary(result, data):
     with torch.no_grad():
         out = trained_network(result)(points).numpy().reshape(gx.shape)
     fig, ax = plt.subplots(figsize=(4.5, 4))
-    mesh = ax.pcolormesh(gx, gy, out, cmap="coolwarm", shading="auto")
+    # Colours span the two labels, so the middle (white) is halfway between them.
+    mesh = ax.pcolormesh(gx, gy, out, cmap="coolwarm", vmin=low, vmax=1.0, shading="auto")
     levels = np.arange(np.floor(out.min()) + 0.5, out.max(), 1.0)  # where np.around steps
     if len(levels):
         ax.contour(gx, gy, out, levels=levels, colors="white")
     test_x = data.test_x[0].reshape(-1, 2)  # (T * B, 2)
     test_y = data.test_y[0].ravel()
-    ax.scatter(test_x[:, 0], test_x[:, 1], c=np.around(test_y), cmap="coolwarm", edgecolors="k", s=25)
-    fig.colorbar(mesh, label="network output")
+    ax.scatter(test_x[:, 0], test_x[:, 1], c=np.around(test_y), cmap="coolwarm", vmin=low, vmax=1.0,
+               edgecolors="k", linewidths=0.3, s=12)
+    fig.colorbar(mesh, label="network output", extend="both")
     ax.set(xlabel="x1", ylabel="x2", title="Decision boundary and test points")
     return fig
 

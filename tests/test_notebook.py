@@ -110,7 +110,7 @@ def test_the_walkthrough_shows_data_model_and_one_run(executed):
     model, _ = outputs_of(cell_with(executed, "parameter_count("))
     assert "parameters: 9" in model
     run, _ = outputs_of(cell_with(executed, "train_run("))
-    assert "epoch 1:" in run and "Accuracy:" in run
+    assert "epoch   1  Test set:" in run and "Accuracy:" in run
     for plotted in ("plot_losses(result)", "plot_boundary(result, data)"):
         assert "image/png" in outputs_of(cell_with(executed, plotted))[1], plotted
 
