@@ -11,6 +11,7 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
+import xorlab
 from conftest import ROOT
 
 NOTEBOOK = ROOT / "notebooks" / "xor_tutorial.ipynb"
@@ -101,7 +102,7 @@ def test_every_cell_runs_at_a_reduced_size(executed):
 
 def test_the_kernel_is_the_projects_python(executed):
     text, _ = outputs_of(cell_with(executed, "xorlab.__version__"))
-    assert "xorlab 0.1.0" in text
+    assert f"xorlab {xorlab.__version__}" in text
 
 
 def test_the_walkthrough_shows_data_model_and_one_run(executed):

@@ -12,7 +12,7 @@ import pytest
 from xorlab import data as data_module
 from xorlab.config import RunConfig
 from xorlab.model import parameter_count
-from xorlab.quiz import Choice, Numeric, build_bank, is_right, parse, run_quiz, select
+from xorlab.quiz import Choice, InputReader, Numeric, build_bank, is_right, parse, run_quiz, select
 from xorlab.quiz import questions as bank_module
 from xorlab.quiz.engine import InvalidAnswer, number_text
 from xorlab.quiz.questions import QUESTIONS
@@ -166,6 +166,20 @@ def test_end_of_input_stops_with_the_score_so_far(bank):
     assert "Stopped after 2 of 5 questions. Score so far: 1/2 (50%)" in out.getvalue()
 
 
+def test_notebook_reader_takes_answers_from_input(bank, monkeypatch):
+    typed = iter([right_line(bank[0])])
+
+    def fake_input():
+        try:
+            return next(typed)
+        except StopIteration:
+            raise EOFError from None
+
+    monkeypatch.setattr("builtins.input", fake_input)
+    outcome = run_quiz(bank[:2], InputReader(), io.StringIO())
+    assert (outcome.ended, outcome.score.correct, outcome.score.asked) == ("eof", 1, 1)
+
+
 def test_q_stops_the_quiz(bank):
     outcome = run_quiz(bank[:3], io.StringIO("q\n"), io.StringIO())
     assert (outcome.ended, outcome.score.asked) == ("quit", 0)
@@ -182,6 +196,14 @@ def test_answers_file_is_graded(tmp_path, run_cli, bank):
     assert result.code == 0, result.err
     assert "Score: 3/6 (50%)" in result.out
     assert "Question 6 of 6" in result.out
+
+
+def test_undecodable_answers_are_asked_again_not_a_crash(tmp_path, run_cli, bank):
+    answers = tmp_path / "answers.bin"
+    answers.write_bytes(b"\xff\xfe\n" + right_line(bank[0]).encode() + b"\n")
+    result = run_cli("quiz", "--questions", 1, "--answers", answers)
+    assert result.code == 0
+    assert "Please type" in result.out and "Score: 1/1 (100%)" in result.out
 
 
 @pytest.mark.parametrize("args, flag", [

@@ -42,9 +42,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.prog}: error: argument --questions: at most {len(QUESTIONS)} "
                          f"questions (got {args.questions}) (see '{args.prog} --help')")
     if args.answers is None:
+        if hasattr(sys.stdin, "reconfigure"):
+            sys.stdin.reconfigure(errors="replace")  # piped bytes that are not text: a bad answer, re-asked
         return ask(args, sys.stdin, echo=not sys.stdin.isatty())
     try:
-        answers = open(args.answers)
+        answers = open(args.answers, encoding="utf-8", errors="replace")  # a bad byte is a bad answer
     except OSError as err:
         raise UsageError(f"{args.prog}: error: argument --answers: cannot read {args.answers!r}: "
                          f"{err.strerror} (see '{args.prog} --help')") from None
