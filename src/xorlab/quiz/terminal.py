@@ -26,6 +26,8 @@ class Outcome:
 
 
 class Ended(Exception):
+    """Stops the quiz early; `how` is "eof" or "quit"."""
+
     def __init__(self, how: str):
         super().__init__(how)
         self.how = how
