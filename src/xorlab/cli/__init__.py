@@ -13,9 +13,9 @@ from typing import Sequence
 
 from .. import __version__
 from ..config import ConfigError
-from . import sweep, train
+from . import quiz, sweep, train
 
-COMMANDS = [train, sweep]
+COMMANDS = [train, sweep, quiz]
 
 # The option that sets each config field, to name it in error messages.
 FIELD_FLAGS = {
