@@ -30,13 +30,13 @@ def answer(comparison: Comparison, contenders: list[dict]) -> str:
     failure mode and why, and the linear control."""
     best, worst = contenders[0], contenders[-1]
     budget = f"after {plural_epochs(comparison.epochs)} ({comparison.seeds} seeds each, 95% CI)"
+    quoted = ", ".join(f"{r['activation']} {rate(r)}" for r in contenders)
     if disjoint(best, worst):
-        first = (f"{best['activation']} works best and {worst['activation']} worst: {rate(best)} against "
-                 f"{rate(worst)} of runs reach 100% test accuracy {budget}")
+        first = (f"{best['activation']} works best and {worst['activation']} worst: {quoted} of runs reach "
+                 f"100% test accuracy {budget}")
         if len(contenders) > 2 and not disjoint(best, contenders[1]):
-            first += f"; {contenders[1]['activation']} ({rate(contenders[1])}) is not significantly behind"
+            first += f"; {contenders[1]['activation']} is not significantly behind {best['activation']}"
     else:
-        quoted = ", ".join(f"{r['activation']} {rate(r)}" for r in contenders)
         first = (f"No activation is significantly better than another {budget}: {quoted} of runs reach 100% "
                  f"test accuracy, and the intervals of the best ({best['activation']}) and the worst "
                  f"({worst['activation']}) overlap")
