@@ -129,6 +129,12 @@ def test_still_learning_needs_a_finite_falling_curve():
     assert not analysis.still_learning(np.array([0.3, float("nan")]))
 
 
+def test_a_failed_run_predicting_the_mean_everywhere_has_constant_output():
+    mean = params([[1, 1], [1, -1]], [0, 0], [0.01, 0.01], 0.5)
+    d = analysis.diagnose(fake_result(RunConfig(activation="tanh"), 250, mean))
+    assert d.constant and d.mode == analysis.CONSTANT
+
+
 def test_a_failed_linear_run_is_affine():
     d = analysis.diagnose(fake_result(RunConfig(activation="linear"), 375, RELU_OR))
     assert d.mode == analysis.AFFINE

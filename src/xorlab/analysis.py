@@ -16,12 +16,16 @@ pre-activations there we can name what went wrong:
 - *affine*: the linear control; with no hidden non-linearity the whole net is affine
   and no affine map separates XOR (Minsky & Papert 1969).
 - *still learning*: the test loss was still falling at the end of the budget.
+- *constant output*: the output barely changes across the corners: the net predicts
+  about the mean target everywhere, the plateau where training starts (and where
+  sigmoid nets sit for many epochs) before the hidden units split the corners.
 - *stuck at k of C corners*: a settled run that gets only k corners right (for XOR,
   3 of 4 is 75% and 2 of 4 is 50% accuracy).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 from collections import Counter
 from dataclasses import dataclass
@@ -33,6 +37,7 @@ import torch
 from .config import RunConfig
 from .model import XorNet
 from .result import RunResult
+from .stats import group
 
 # A unit is saturated where its activation's derivative is below this share of its
 # maximum (sigmoid' peaks at 0.25, tanh' at 1): |z| > 3.7 for sigmoid, |z| > 2.2 for tanh.
@@ -42,12 +47,17 @@ SATURATION = 0.05
 STILL_IMPROVING = 0.02
 STILL_WINDOW = 10
 
+# The output is "constant" when its range over the corners is below this share of the
+# targets' range (1 for 0/1 targets, 2 for -1/+1).
+CONSTANT_OUTPUT = 0.2
+
 SUCCESS = "success"
 DIVERGED = "diverged"
 DEAD_UNIT = "dead unit"
 SATURATED_UNIT = "saturated unit"
 AFFINE = "affine (no non-linearity)"
 STILL_LEARNING = "still learning"
+CONSTANT = "constant output"
 
 
 @dataclass(frozen=True)
@@ -64,6 +74,7 @@ class Diagnosis:
     corners_right: int
     corners: int
     still_learning: bool
+    constant: bool
 
 
 def corners(inputs: int = 2, center: bool = False) -> tuple[np.ndarray, np.ndarray]:
@@ -143,29 +154,37 @@ def diagnose(result: RunResult) -> Diagnosis:
     c = result.config
     x, y = corners(c.inputs, c.center)
     if result.diverged:
-        return Diagnosis(DIVERGED, (), (), 0, len(y), False)
+        return Diagnosis(DIVERGED, (), (), 0, len(y), False, False)
     net = forward(c, result.params, x)
     dead = dead_units(c.activation, net["pre"])
     saturated = saturated_units(c.activation, net["pre"])
     right = corners_right(net["out"], y)
     learning = still_learning(result.test_loss)
-    return Diagnosis(_mode(result, c, dead, saturated, learning, right, len(y)),
-                     dead, saturated, right, len(y), learning)
+    constant = constant_output(net["out"], y)
+    diagnosis = Diagnosis("", dead, saturated, right, len(y), learning, constant)
+    return dataclasses.replace(diagnosis, mode=_mode(result, diagnosis))
 
 
-def _mode(result: RunResult, c: RunConfig, dead, saturated, learning: bool, right: int, total: int) -> str:
+def constant_output(out: np.ndarray, y: np.ndarray) -> bool:
+    """Whether the output (C,) spans less than CONSTANT_OUTPUT of the targets' range (C,)."""
+    return bool(np.ptp(out) < CONSTANT_OUTPUT * np.ptp(y))
+
+
+def _mode(result: RunResult, d: Diagnosis) -> str:
     # Causes before symptoms: a dead or saturated unit explains a plateau, not the reverse.
     if result.success:
         return SUCCESS
-    if dead:
+    if d.dead:
         return DEAD_UNIT
-    if saturated:
+    if d.saturated:
         return SATURATED_UNIT
-    if c.activation == "linear":
+    if result.config.activation == "linear":
         return AFFINE
-    if learning:
+    if d.still_learning:
         return STILL_LEARNING
-    return stuck_label(right, total)
+    if d.constant:
+        return CONSTANT
+    return stuck_label(d.corners_right, d.corners)
 
 
 def mode_counts(results: Iterable[RunResult]) -> Counter:
@@ -176,11 +195,8 @@ def mode_counts(results: Iterable[RunResult]) -> Counter:
 def failure_rows(results: Sequence[RunResult], by: Sequence[str]) -> list[dict]:
     """One row per cell and failure mode: runs in that mode and their share of the cell,
     most common first within a cell. Successful runs are not listed."""
-    cells: dict[tuple, list[RunResult]] = {}
-    for r in results:
-        cells.setdefault(tuple(getattr(r.config, f) for f in by), []).append(r)
     rows = []
-    for key, cell in cells.items():
+    for key, cell in group(results, by).items():
         for mode, count in mode_counts(cell).most_common():
             if mode != SUCCESS:
                 rows.append({**dict(zip(by, key)), "mode": mode, "runs": count, "share": count / len(cell)})

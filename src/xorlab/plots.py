@@ -15,8 +15,8 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from .analysis import corners, forward
-from .result import LOGGED_BATCHES, RunResult
 from .config import TRAIN_BATCHES
+from .result import LOGGED_BATCHES, RunResult
 
 STYLE = {
     "font.size": 10,
@@ -112,9 +112,9 @@ def accuracy_strips(groups: Mapping[str, Sequence[float]], colors: Sequence[str]
     for i, label in enumerate(labels):
         acc = 100 * np.asarray(groups[label], dtype=float)  # (runs,)
         color = colors[i] if colors else DEFAULT_COLOR
-        ax.scatter(i + rng.uniform(-0.25, 0.25, len(acc)), acc, s=10, alpha=0.5, color=color, linewidths=0)
+        ax.scatter(i + rng.uniform(-0.25, 0.25, len(acc)), acc, s=16, alpha=0.6, color=color, linewidths=0, zorder=3)
         if len(acc):
-            ax.hlines(np.median(acc), i - 0.32, i + 0.32, color="#222222", linewidth=2)
+            ax.hlines(np.median(acc), i - 0.32, i + 0.32, color="#555555", linewidth=2, zorder=2)
     ax.axhline(100, color="#222222", linestyle=":", linewidth=1)
     ax.set_xticks(np.arange(len(labels)), labels)
     ax.set_xlim(-0.6, len(labels) - 0.4)
@@ -139,7 +139,7 @@ def loss_curves(runs: Mapping[str, RunResult], title: str = "") -> Figure:
     ax.set_xlabel("epoch")
     ax.set_ylabel("MSE loss (log scale)")
     ax.set_title(title or "Loss curves: train (solid), test (dashed)")
-    ax.legend(loc="upper right")
+    ax.legend(loc="best")
     return fig
 
 

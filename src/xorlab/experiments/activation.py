@@ -22,7 +22,7 @@ class ActivationExperiment(Experiment):
         numbers = {"best": best["activation"], "worst": worst["activation"],
                    "best_vs_worst_significant": disjoint(best, worst),
                    "best_vs_runner_up_significant": disjoint(best, contenders[1]) if len(contenders) > 1 else None}
-        return findings(comparison, answer(comparison, contenders), numbers, best, worst, "Activation")
+        return findings(comparison, answer(comparison, contenders), numbers, contenders, "Activation")
 
 
 def answer(comparison: Comparison, contenders: list[dict]) -> str:

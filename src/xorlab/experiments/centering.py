@@ -20,7 +20,7 @@ class CenteringExperiment(Experiment):
         order = ranked(comparison.rows)
         answer = pair_answer(comparison, "center", False, True, "Centring the inputs (and targets) around 0")
         numbers = {"centred_vs_raw": pair_numbers(comparison, "center", False, True)}
-        return findings(comparison, answer, numbers, order[0], order[-1], "Input centring")
+        return findings(comparison, answer, numbers, order, "Input centring")
 
 
 EXPERIMENT = CenteringExperiment()

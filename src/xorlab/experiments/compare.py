@@ -32,6 +32,9 @@ MODE_TEXT = {
     analysis.STILL_LEARNING: ("were still improving when the budget ran out",
                               "their loss sits on long flat plateaus where the gradient is small, so they learn "
                               "too slowly for the epoch budget"),
+    analysis.CONSTANT: ("output nearly the same value on every corner",
+                        "they sit on the plateau where the net predicts the mean target, before the hidden units "
+                        "have split the corners, and the gradient there is small"),
     analysis.DIVERGED: ("diverged", "the steps overshoot until the loss is no longer finite"),
 }
 STUCK_WHY = "a local minimum or plateau that fits only part of XOR holds them"
@@ -115,9 +118,10 @@ class Comparison:
             "failure_modes": {name: dict(c) for name, c in self.modes.items()},
         }
 
-    def figures(self, best: dict, worst: dict, what: str) -> dict:
+    def figures(self, order: Sequence[dict], what: str) -> dict:
         """Success bars, accuracy strips, loss curves of typical runs, and decision maps of a
-        typical success (from the best cell) and a typical failure (from the worst)."""
+        typical success (from the best cell that has one) and a typical failure (from the
+        worst cell that has one). order: the cells to draw runs from, best first."""
         names = [self.name(r) for r in self.rows]
         figs = {
             "success_rates": plots.success_bars(self.rows, self.fields, title=f"{what}: runs at 100% test accuracy"),
@@ -125,29 +129,30 @@ class Comparison:
                 {n: [r.final_accuracy for r in self.cells[n]] for n in names},
                 colors=[plots.cell_color(r) for r in self.rows], title=f"{what}: final test accuracy of every run"),
         }
-        picks = self.typical_runs(best, worst)
+        success, failure = self.typical_run(order, True), self.typical_run(order[::-1], False)
+        picks = [r for r in (success, failure, *self.extremes(order)) if r is not None]
+        picks = [r for i, r in enumerate(picks) if all(r is not p for p in picks[:i])][:4]
         if picks:
-            figs["loss_curves"] = plots.loss_curves(picks, title=f"{what}: typical runs (train solid, test dashed)")
-        for key, (kind, run) in {"decision_success": ("successful", _first(picks, "success")),
-                                 "decision_failure": ("failed", _first(picks, "failure"))}.items():
+            figs["loss_curves"] = plots.loss_curves(
+                {self.run_label(r): r for r in picks}, title=f"{what}: typical runs (train solid, test dashed)")
+        for key, kind, run in (("decision_success", "successful", success), ("decision_failure", "failed", failure)):
             if run is not None and run.config.inputs == 2:
-                figs[key] = plots.decision_maps(run, title=f"A typical {kind} run: {label(run.config, self.fields)}, "
-                                                           f"seed {run.config.seed}, {100 * run.final_accuracy:.1f}%")
+                figs[key] = plots.decision_maps(run, title=f"A typical {kind} run: {self.run_label(run)}, "
+                                                           f"{100 * run.final_accuracy:.1f}% test accuracy")
         return figs
 
-    def typical_runs(self, best: dict, worst: dict) -> dict[str, RunResult]:
-        """Typical success and failure of the best cell, then of the worst (those that exist)."""
-        picks = {}
-        for row in (best, worst):
-            for success in (True, False):
-                run = analysis.typical(self.cells[self.name(row)], success)
-                if run is not None and all(run is not p for p in picks.values()):
-                    picks[f"{self.name(row)} seed {run.config.seed}: {'success' if success else 'failure'}"] = run
-        return picks
+    def typical_run(self, order: Sequence[dict], success: bool) -> RunResult | None:
+        """The typical successful (or failed) run of the first cell in order that has one."""
+        runs = (analysis.typical(self.cells[self.name(row)], success) for row in order)
+        return next((r for r in runs if r is not None), None)
 
+    def extremes(self, order: Sequence[dict]) -> list[RunResult | None]:
+        """Typical failure of the best cell and typical success of the worst, for contrast."""
+        return [analysis.typical(self.cells[self.name(order[0])], False),
+                analysis.typical(self.cells[self.name(order[-1])], True)]
 
-def _first(picks: dict[str, RunResult], kind: str) -> RunResult | None:
-    return next((r for k, r in picks.items() if k.endswith(kind)), None)
+    def run_label(self, run: RunResult) -> str:
+        return f"{label(run.config, self.fields)} seed {run.config.seed} ({'success' if run.success else 'failure'})"
 
 
 def ranked(rows: Sequence[dict]) -> list[dict]:
@@ -215,11 +220,11 @@ def pair_numbers(comparison: Comparison, field_name: str, before, after) -> dict
             for b, a in _pairs(comparison, field_name, before, after)}
 
 
-def findings(comparison: Comparison, answer: str, numbers: dict, best: dict, worst: dict, what: str) -> Findings:
+def findings(comparison: Comparison, answer: str, numbers: dict, order: Sequence[dict], what: str) -> Findings:
     return Findings(
         answer=answer,
         tables={"success": comparison.rows, "failure_modes": comparison.failure_table()},
         numbers={**comparison.numbers(), **numbers},
-        figures=comparison.figures(best, worst, what),
+        figures=comparison.figures(order, what),
     )
 

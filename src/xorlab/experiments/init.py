@@ -20,7 +20,7 @@ class InitExperiment(Experiment):
         order = ranked(comparison.rows)
         answer = pair_answer(comparison, "init", "default", "uniform", "Initialising the weights from U(-1, 1)")
         numbers = {"uniform_vs_default": pair_numbers(comparison, "init", "default", "uniform")}
-        return findings(comparison, answer, numbers, order[0], order[-1], "Weight initialization")
+        return findings(comparison, answer, numbers, order, "Weight initialization")
 
 
 EXPERIMENT = InitExperiment()
