@@ -207,6 +207,12 @@ def test_init_answer_reports_significant_and_insignificant_changes():
     assert f.numbers["uniform_vs_default"]["tanh"]["change"] == 0
 
 
+def test_without_a_significant_change_the_answer_names_the_grids_main_failure():
+    f = get("init").run(scripted_lab(lambda c: (375, RELU_OR)), Scale(seeds=5, epochs=5))
+    assert "no significant difference for sigmoid, tanh, relu" in f.answer
+    assert "Across the grid, 30 of the 30 failed runs settle with only 3 of 4 corners right" in f.answer
+
+
 def test_centering_answer_reports_a_significant_drop():
     f = get("centering").run(scripted_lab(lambda c: (375, RELU_OR) if c.center else (500, RELU_XOR)),
                              Scale(seeds=20, epochs=5))

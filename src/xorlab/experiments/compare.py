@@ -40,6 +40,13 @@ MODE_TEXT = {
 STUCK_WHY = "a local minimum or plateau that fits only part of XOR holds them"
 
 
+def mode_text(mode: str) -> tuple[str, str]:
+    """(what the runs in this failure mode do, why they fail)."""
+    if mode.startswith("stuck at"):
+        return mode.replace("stuck at", "settle with only") + " right", STUCK_WHY
+    return MODE_TEXT.get(mode, (f"end as {mode}", "see the failure-mode table"))
+
+
 def grid(scale: Scale, **axes: Sequence) -> list[RunConfig]:
     """The tutorial's run (lr 0.01, raw inputs, default init, sigmoid) with each named field
     varied over its values, times `scale.seed_list()` seeds; epochs from `scale.budget`."""
@@ -137,8 +144,9 @@ class Comparison:
                 {self.run_label(r): r for r in picks}, title=f"{what}: typical runs (train solid, test dashed)")
         for key, kind, run in (("decision_success", "successful", success), ("decision_failure", "failed", failure)):
             if run is not None and run.config.inputs == 2:
-                figs[key] = plots.decision_maps(run, title=f"A typical {kind} run: {self.run_label(run)}, "
-                                                           f"{100 * run.final_accuracy:.1f}% test accuracy")
+                figs[key] = plots.decision_maps(run, title=f"A typical {kind} run: {label(run.config, self.fields)} "
+                                                           f"seed {run.config.seed}, {100 * run.final_accuracy:.1f}% "
+                                                           "test accuracy")
         return figs
 
     def typical_run(self, order: Sequence[dict], success: bool) -> RunResult | None:
@@ -166,7 +174,7 @@ def failure_reason(comparison: Comparison, row: dict) -> str:
     if failed == 0:
         return f"Every {comparison.name(row)} run reached 100%."
     mode, count = row["main_failure"], row["main_failure_runs"]
-    does, why = MODE_TEXT.get(mode, (mode.replace("stuck at", "settle with only") + " right", STUCK_WHY))
+    does, why = mode_text(mode)
     return f"{count} of the {failed} failed {comparison.name(row)} runs {does}: {why}."
 
 
@@ -177,7 +185,7 @@ def shift_reason(comparison: Comparison, before: dict, after: dict) -> str:
     mode = max(modes, key=lambda m: (abs(b[m] - a[m]), m), default=None)
     if mode is None or a[mode] == b[mode]:
         return ""
-    does, why = MODE_TEXT.get(mode, (mode.replace("stuck at", "settle with only") + " right", STUCK_WHY))
+    does, why = mode_text(mode)
     return (f"The runs that {does} go from {a[mode]} to {b[mode]} of {before['runs']} "
             f"({comparison.name(before)} to {comparison.name(after)}); {why}.")
 
@@ -197,8 +205,24 @@ def pair_answer(comparison: Comparison, field_name: str, before, after, change: 
         verdicts[key].append(label(b, rest))
     second = ("Reading a change as significant only when the two 95% intervals are disjoint, it "
               + ", and ".join(f"{k} {', '.join(v)}" for k, v in verdicts.items() if v) + ".")
-    b, a = max(pairs, key=lambda p: (disjoint(*p), abs(p[1]["success_rate"] - p[0]["success_rate"])))
-    return " ".join(s for s in (first, second, shift_reason(comparison, b, a)) if s)
+    significant = [p for p in pairs if disjoint(*p)]
+    if significant:
+        b, a = max(significant, key=lambda p: abs(p[1]["success_rate"] - p[0]["success_rate"]))
+        third = shift_reason(comparison, b, a)
+    else:
+        third = overall_failure(comparison)
+    return " ".join(s for s in (first, second, third) if s)
+
+
+def overall_failure(comparison: Comparison) -> str:
+    """The most common failure mode over the whole grid, and why."""
+    total = sum((Counter({m: n for m, n in c.items() if m != analysis.SUCCESS}) for c in comparison.modes.values()),
+                Counter())
+    if not total:
+        return ""
+    mode, count = total.most_common(1)[0]
+    does, why = mode_text(mode)
+    return f"Across the grid, {count} of the {sum(total.values())} failed runs {does}: {why}."
 
 
 def _pairs(comparison: Comparison, field_name: str, before, after) -> list[tuple[dict, dict]]:
