@@ -8,6 +8,8 @@ answers follow the data (best, worst, significance, the named failure mode).
 
 from __future__ import annotations
 
+import csv
+import json
 import math
 import re
 
@@ -19,7 +21,7 @@ from matplotlib.figure import Figure
 from xorlab import analysis
 from xorlab.config import RunConfig
 from xorlab.engines import run_many
-from xorlab.experiments import Lab, Scale, get, names
+from xorlab.experiments import Lab, Scale, get, names, run_experiment
 from xorlab.model import build_model, initial_parameters
 from xorlab.result import RunResult
 from xorlab.stats import wilson
@@ -183,6 +185,8 @@ def test_activation_answer_names_best_worst_and_the_worst_ones_failure_mode():
     assert "linear control reaches 0%" in f.answer
     assert f.numbers["best"] == "tanh" and f.numbers["worst"] == "relu"
     assert f.numbers["best_vs_worst_significant"] is True
+    assert f.figures["decision_success"].get_suptitle().startswith("A typical successful run: tanh")
+    assert f.figures["decision_failure"].get_suptitle().startswith("A typical failed run: relu")
 
 
 def test_activation_answer_says_when_the_difference_is_not_significant():
@@ -211,6 +215,20 @@ def test_without_a_significant_change_the_answer_names_the_grids_main_failure():
     f = get("init").run(scripted_lab(lambda c: (375, RELU_OR)), Scale(seeds=5, epochs=5))
     assert "no significant difference for sigmoid, tanh, relu" in f.answer
     assert "Across the grid, 30 of the 30 failed runs settle with only 3 of 4 corners right" in f.answer
+
+
+def test_findings_are_written_as_json_csv_and_figures(tmp_path):
+    exp = get("activation")
+    outcome = (lambda c: (500, RELU_XOR) if c.activation == "relu" else (375, RELU_OR))
+    run_experiment(exp, scripted_lab(outcome), Scale(seeds=2, epochs=3), tmp_path)
+    folder = tmp_path / "activation"
+    saved = json.loads((folder / "findings.json").read_text())
+    assert saved["title"] == exp.title and saved["numbers"]["best"] == "relu"
+    assert saved["numbers"]["cells"]["relu"]["successes"] == 2
+    with (folder / "failure_modes.csv").open() as f:
+        assert {row["mode"] for row in csv.DictReader(f)} == {"stuck at 3 of 4 corners", analysis.AFFINE}
+    for name in ("success_rates", "final_accuracy", "loss_curves", "decision_success", "decision_failure"):
+        assert (folder / f"{name}.png").stat().st_size > 0 and (folder / f"{name}.svg").exists()
 
 
 def test_centering_answer_reports_a_significant_drop():
