@@ -1,0 +1,26 @@
+"""Experiment 2 (weight initialization): PyTorch's default init vs U(-1, 1), per activation."""
+
+from __future__ import annotations
+
+from .base import Experiment, Findings, Lab, Scale
+from .compare import Comparison, findings, grid, pair_answer, pair_numbers, ranked
+
+ACTIVATIONS = ("sigmoid", "tanh", "relu")  # the ones the tutorial names
+
+
+class InitExperiment(Experiment):
+    name = "init"
+    title = "Experiment 2 (weight initialization)"
+    question = "Did you notice any improvement for any activation type?"
+
+    def run(self, lab: Lab, scale: Scale) -> Findings:
+        # The default-init cells are Experiment 1's cells: same configs, same seeds.
+        comparison = Comparison(lab.run(grid(scale, activation=ACTIVATIONS, init=("default", "uniform"))),
+                                ("activation", "init"))
+        order = ranked(comparison.rows)
+        answer = pair_answer(comparison, "init", "default", "uniform", "Initialising the weights from U(-1, 1)")
+        numbers = {"uniform_vs_default": pair_numbers(comparison, "init", "default", "uniform")}
+        return findings(comparison, answer, numbers, order, "Weight initialization")
+
+
+EXPERIMENT = InitExperiment()
