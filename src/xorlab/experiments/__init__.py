@@ -9,6 +9,8 @@ from .base import Experiment, Findings, Lab, Scale, run_experiment
 # name -> module; each module defines EXPERIMENT, an Experiment instance.
 # Order is the tutorial's.
 MODULES = {
+    "termination": "termination",
+    "lr": "lr",
 }
 
 
