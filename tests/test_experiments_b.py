@@ -82,6 +82,22 @@ def test_boundary_midpoints_only_between_different_classes():
     assert mids == [0.08]
 
 
+def test_longest_stretch_picks_the_longest_run_of_neighbours():
+    rows = [{"lr": lr, "ok": ok} for lr, ok in zip(range(8), [1, 0, 1, 1, 1, 0, 1, 1])]
+    assert [row["lr"] for row in lr_exp.longest_stretch(rows, lambda row: row["ok"])] == [2, 3, 4]
+    assert lr_exp.longest_stretch(rows, lambda row: False) == []
+
+
+def test_context_quotes_the_best_rates_and_seed_42s_edges():
+    sweep = [{"lr": lr, "runs": 10, "success_rate": p, "ci_low": p / 2, "ci_high": (1 + p) / 2}
+             for lr, p in ((0.001, 0.0), (0.01, 0.5), (0.1, 1.0), (1.0, 1.0), (10.0, 0.0))]
+    spans = lr_exp.ranges({0.001: "too slow", 0.01: "learns", 0.1: "learns", 10.0: "diverges"})
+    text = lr_exp.context_text(sweep, spans)
+    assert "highest success rate, 100% [50%, 100%], is reached from lr 0.1 to 1" in text
+    assert "at least 90% of seeds succeed from lr 0.1 to 1." in text
+    assert "50% of seeds succeed at lr 0.01 and 100% at lr 0.1" in text
+
+
 def _threshold_lab(boundary: float, calls: list) -> Lab:
     """A lab whose runs learn below `boundary` and diverge at or above it."""
     def runner(configs):

@@ -9,7 +9,6 @@ never counts as an improvement.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 
@@ -25,8 +24,6 @@ SKLEARN_N_ITER_NO_CHANGE = 10
 PLATEAU_WINDOW = 5
 PLATEAU_REL_TOL = 0.01
 ESCAPE_DROP = 0.25
-
-StopRule = Callable[[np.ndarray, np.ndarray], "int | None"]  # (loss (T,), accuracy (T,)) -> epochs
 
 
 def sklearn_stop(loss: np.ndarray, tol: float = SKLEARN_TOL,

@@ -162,25 +162,47 @@ def _class_text(name: str, spans: list[dict]) -> str | None:
     return f"{verbs[name]} {' and '.join(_span(s) for s in spans)}"
 
 
+def longest_stretch(rows: list[dict], keep) -> list[dict]:
+    """The longest run of neighbouring rows (sorted by lr) that all satisfy keep."""
+    best: list[dict] = []
+    current: list[dict] = []
+    for row in rows:
+        current = current + [row] if keep(row) else []
+        if len(current) > len(best):
+            best = current
+    return best
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def context_text(sweep: list[dict], spans: list[dict], reliable: float = 0.9) -> str:
+    """Seed 42's answer against the success rate over all seeds."""
+    n = sweep[0]["runs"]
+    top_rate = max(row["success_rate"] for row in sweep)
+    top = longest_stretch(sweep, lambda row: row["success_rate"] == top_rate)
+    text = (f"Over {n} seeds per lr, the highest success rate, {_pct(top_rate)} "
+            f"[{_pct(top[0]['ci_low'])}, {_pct(top[0]['ci_high'])}], is reached "
+            + (f"at lr {top[0]['lr']:g}" if len(top) == 1 else f"from lr {top[0]['lr']:g} to {top[-1]['lr']:g}"))
+    good = longest_stretch(sweep, lambda row: row["success_rate"] >= reliable)
+    text += (f"; at least {_pct(reliable)} of seeds succeed from lr {good[0]['lr']:g} to {good[-1]['lr']:g}."
+             if good else f"; no lr reaches {_pct(reliable)}.")
+    learns = [s for s in spans if s["class"] == "learns"]
+    if learns:
+        lo, hi = nearest(sweep, learns[0]["lr_from"]), nearest(sweep, learns[-1]["lr_to"])
+        text += (f" At the edges of seed {TUTORIAL_SEED}'s learning range, {_pct(lo['success_rate'])} of seeds "
+                 f"succeed at lr {lo['lr']:g} and {_pct(hi['success_rate'])} at lr {hi['lr']:g}.")
+    return text
+
+
 def answer(points: list[dict], spans: list[dict], sweep: list[dict], epochs: int) -> str:
     parts = [_class_text(c, [s for s in spans if s["class"] == c]) for c in CLASSES]
     seed42 = (f"With seed {TUTORIAL_SEED} (tanh, centred inputs, {epochs} epochs, {len(points)} learning rates "
               f"from {LR_LOW:g} to {LR_HIGH:g}) the network " + "; it ".join(p for p in parts if p) + ".")
-    n = sweep[0]["runs"]
-    best = max(sweep, key=lambda row: (row["success_rate"], -abs(math.log(row["lr"]))))
-    good = [row["lr"] for row in sweep if row["ci_low"] >= 0.9]
-    reliable = (f"at least 90% of seeds succeed (lower CI bound) from lr {min(good):g} to {max(good):g}"
-                if good else "no lr has a success rate whose CI lower bound reaches 90%")
-    context = (f"Over {n} seeds per lr, {reliable}; the best is {100 * best['success_rate']:.0f}% "
-               f"[{100 * best['ci_low']:.0f}, {100 * best['ci_high']:.0f}] at lr {best['lr']:g}.")
-    learns = [s for s in spans if s["class"] == "learns"]
-    if learns:
-        lo, hi = nearest(sweep, learns[0]["lr_from"]), nearest(sweep, learns[-1]["lr_to"])
-        context += (f" At the edges of seed {TUTORIAL_SEED}'s range, {100 * lo['success_rate']:.0f}% of seeds "
-                    f"succeed at lr {lo['lr']:g} and {100 * hi['success_rate']:.0f}% at lr {hi['lr']:g}.")
-    why = ("Too small a step cannot cross the loss surface in 100 x 500 SGD steps; too large a step "
+    why = (f"Too small a step cannot cross the loss surface in {epochs} x 500 SGD steps; too large a step "
            "overshoots, so the loss bounces and, larger still, overflows.")
-    return " ".join((seed42, context, why))
+    return " ".join((seed42, context_text(sweep, spans), why))
 
 
 def phase_figure(points: list[dict], spans: list[dict]) -> Figure:

@@ -69,7 +69,7 @@ def configs(scale: Scale) -> list[RunConfig]:
 
 def is_false_stop(r: RunResult, stop: int | None) -> bool:
     """The rule stopped the run at an accuracy below the one it ends its budget with."""
-    return stop is not None and r.accuracy[stop - 1] < r.final_accuracy
+    return stop is not None and bool(r.accuracy[stop - 1] < r.final_accuracy)
 
 
 def rule_row(rule: Rule, results: list[RunResult]) -> dict:
@@ -77,7 +77,7 @@ def rule_row(rule: Rule, results: list[RunResult]) -> dict:
     budget = np.array([len(r.test_loss) for r in results])
     trained = np.array([s if s is not None else b for s, b in zip(stops, budget)])
     false = [is_false_stop(r, s) for r, s in zip(results, stops)]
-    lost = [r.success and s is not None and r.accuracy[s - 1] < 1.0 for r, s in zip(results, stops)]
+    lost = [bool(r.success and s is not None and r.accuracy[s - 1] < 1.0) for r, s in zip(results, stops)]
     acc_at_stop = np.array([r.accuracy[t - 1] for r, t in zip(results, trained)])
     rate = wilson(sum(false), len(results))
     fired = [s for s in stops if s is not None]
@@ -175,9 +175,10 @@ def answer(pattern: dict, rows: list[dict]) -> str:
     worst = max(loss_rules, key=lambda row: row["false_stop_rate"])
     best = min(loss_rules, key=lambda row: (row["false_stop_rate"], -row["mean_epochs_saved"]))
     target = rows[-1]
-    rules = (f"Of the loss-watching rules, {worst['rule']} stops {_rate_text(worst)} of runs before they "
-             f"reach their final accuracy (saving {worst['mean_epochs_saved']:.0f} epochs on average), "
-             f"{best['rule']} {_rate_text(best)} (saving {best['mean_epochs_saved']:.0f}); stopping at 100% "
+    rules = (f"Of the loss-watching rules, {worst['rule']} fires in {worst['fires']} runs and stops "
+             f"{_rate_text(worst)} of all runs before they reach their final accuracy (saving "
+             f"{worst['mean_epochs_saved']:.0f} epochs on average); {best['rule']} fires in {best['fires']} and "
+             f"stops {_rate_text(best)} early (saving {best['mean_epochs_saved']:.0f}); stopping at 100% "
              f"test accuracy never stops early by construction, but fires only in the {target['fires']} runs "
              f"that reach 100% and saves {target['mean_epochs_saved']:.0f} epochs on average.")
     why = ("A flat loss is not a finished network: on a plateau the weights sit near a saddle of the loss "
@@ -230,7 +231,7 @@ def _detail(ax, r: RunResult, plateaus: list[Plateau]) -> None:
         if stop is not None:
             ax.axvline(stop, color=colours(j), ls="--", lw=1, label=rule.label)
     ax.set_title(f"Seed {r.config.seed}: plateaus (orange: escaped) and stops")
-    ax.legend(fontsize=6)
+    ax.legend(fontsize=6, loc="lower left")
 
 
 def rules_figure(rows: list[dict]) -> Figure:
