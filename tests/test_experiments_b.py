@@ -89,7 +89,7 @@ def test_longest_stretch_picks_the_longest_run_of_neighbours():
 
 
 def test_context_quotes_the_best_rates_and_seed_42s_edges():
-    sweep = [{"lr": lr, "runs": 10, "success_rate": p, "ci_low": p / 2, "ci_high": (1 + p) / 2}
+    sweep = [{"lr": lr, "runs": 10, "success_rate": p, "share_stuck": 0.0, "ci_low": p / 2, "ci_high": (1 + p) / 2}
              for lr, p in ((0.001, 0.0), (0.01, 0.5), (0.1, 1.0), (1.0, 1.0), (10.0, 0.0))]
     spans = lr_exp.ranges({0.001: "too slow", 0.01: "learns", 0.1: "learns", 10.0: "diverges"})
     text = lr_exp.context_text(sweep, spans)

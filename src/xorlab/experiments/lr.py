@@ -147,6 +147,15 @@ def nearest(rows: list[dict], lr: float) -> dict:
     return min(rows, key=lambda row: abs(math.log(row["lr"] / lr)))
 
 
+def edge_rows(rows: list[dict], low: float, high: float) -> tuple[dict, dict]:
+    """The sweep rows at the lowest and highest grid lr inside [low, high] (the nearest
+    ones when the range falls between two grid points)."""
+    inside = [row for row in rows if low <= row["lr"] <= high]
+    if not inside:
+        return nearest(rows, low), nearest(rows, high)
+    return inside[0], inside[-1]
+
+
 def _span(row: dict) -> str:
     if row["lr_from"] == row["lr_to"]:
         return f"at lr {row['lr_from']:g}"
@@ -177,32 +186,45 @@ def _pct(x: float) -> str:
     return f"{100 * x:.0f}%"
 
 
+def _lr_span(rows: list[dict]) -> str:
+    return f"at lr {rows[0]['lr']:g}" if len(rows) == 1 else f"from lr {rows[0]['lr']:g} to {rows[-1]['lr']:g}"
+
+
 def context_text(sweep: list[dict], spans: list[dict], reliable: float = 0.9) -> str:
     """Seed 42's answer against the success rate over all seeds."""
-    n = sweep[0]["runs"]
     top_rate = max(row["success_rate"] for row in sweep)
     top = longest_stretch(sweep, lambda row: row["success_rate"] == top_rate)
-    text = (f"Over {n} seeds per lr, the highest success rate, {_pct(top_rate)} "
-            f"[{_pct(top[0]['ci_low'])}, {_pct(top[0]['ci_high'])}], is reached "
-            + (f"at lr {top[0]['lr']:g}" if len(top) == 1 else f"from lr {top[0]['lr']:g} to {top[-1]['lr']:g}"))
+    text = (f"Over {sweep[0]['runs']} seeds per lr, the highest success rate, {_pct(top_rate)} "
+            f"[{_pct(top[0]['ci_low'])}, {_pct(top[0]['ci_high'])}], is reached {_lr_span(top)}")
     good = longest_stretch(sweep, lambda row: row["success_rate"] >= reliable)
-    text += (f"; at least {_pct(reliable)} of seeds succeed from lr {good[0]['lr']:g} to {good[-1]['lr']:g}."
-             if good else f"; no lr reaches {_pct(reliable)}.")
+    text += (f"; at least {_pct(reliable)} of seeds succeed {_lr_span(good)}." if good
+             else f"; no lr reaches {_pct(reliable)}.")
     learns = [s for s in spans if s["class"] == "learns"]
     if learns:
-        lo, hi = nearest(sweep, learns[0]["lr_from"]), nearest(sweep, learns[-1]["lr_to"])
+        lo, hi = edge_rows(sweep, learns[0]["lr_from"], learns[-1]["lr_to"])
         text += (f" At the edges of seed {TUTORIAL_SEED}'s learning range, {_pct(lo['success_rate'])} of seeds "
                  f"succeed at lr {lo['lr']:g} and {_pct(hi['success_rate'])} at lr {hi['lr']:g}.")
+    stuck = max(sweep, key=lambda row: row["share_stuck"])
+    if stuck["share_stuck"] > 0:
+        text += (f" Many failures are not slow runs but runs that settle below 100% and stop improving "
+                 f"(stuck: up to {_pct(stuck['share_stuck'])} of seeds, at lr {stuck['lr']:g}).")
     return text
+
+
+def why_text(spans: list[dict], epochs: int) -> str:
+    large = ("overshoots, so the loss bounces and, larger still, overflows"
+             if any(s["class"] == "unstable" for s in spans) else "overshoots until the loss overflows")
+    return f"Too small a step cannot cross the loss surface in {epochs} x 500 SGD steps; too large a step {large}."
 
 
 def answer(points: list[dict], spans: list[dict], sweep: list[dict], epochs: int) -> str:
     parts = [_class_text(c, [s for s in spans if s["class"] == c]) for c in CLASSES]
     seed42 = (f"With seed {TUTORIAL_SEED} (tanh, centred inputs, {epochs} epochs, {len(points)} learning rates "
               f"from {LR_LOW:g} to {LR_HIGH:g}) the network " + "; it ".join(p for p in parts if p) + ".")
-    why = (f"Too small a step cannot cross the loss surface in {epochs} x 500 SGD steps; too large a step "
-           "overshoots, so the loss bounces and, larger still, overflows.")
-    return " ".join((seed42, context_text(sweep, spans), why))
+    if not any(s["class"] == "unstable" for s in spans):
+        seed42 += (" No tried learning rate gives a finite loss that fails to settle: past the last settling "
+                   "one, training diverges outright.")
+    return " ".join((seed42, context_text(sweep, spans), why_text(spans, epochs)))
 
 
 def phase_figure(points: list[dict], spans: list[dict]) -> Figure:
@@ -218,9 +240,12 @@ def phase_figure(points: list[dict], spans: list[dict]) -> Figure:
             y = [p["final_test_loss"] if math.isfinite(p["final_test_loss"]) else top for p in mine]
             ax.scatter([p["lr"] for p in mine], y, color=COLOURS[c], s=18, label=c,
                        marker="x" if c == "diverges" else "o")
+    for s in spans[1:]:
+        ax.annotate(f"{s['edge_low']:.3g}", (s["edge_low"], 0), xycoords=("data", "axes fraction"),
+                    xytext=(2, 4), textcoords="offset points", fontsize=8, rotation=90, va="bottom")
     ax.set_xscale("log")
     ax.set_yscale("log")
-    ax.set_xlabel("learning rate")
+    ax.set_xlabel("learning rate (class edges marked: geometric midpoints between neighbours)")
     ax.set_ylabel("final test loss (non-finite drawn at the top)")
     ax.set_title(f"Experiment 5: seed {TUTORIAL_SEED}, tanh, centred inputs ({len(points)} learning rates)")
     ax.legend(fontsize=8)
@@ -247,7 +272,7 @@ def sweep_figure(sweep: list[dict], spans: list[dict]) -> Figure:
     ax_share.set_xscale("log")
     ax_share.set_xlabel("learning rate")
     ax_share.set_ylabel("share of seeds (%)")
-    ax_share.legend(fontsize=7, loc="upper left")
+    ax_share.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
     fig.tight_layout()
     return fig
 
