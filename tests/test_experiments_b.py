@@ -160,6 +160,17 @@ def test_run_rows_report_the_escaped_plateau():
     assert row["stop_sklearn_test"] == 12
 
 
+def test_termination_answer_quotes_the_pattern_and_the_rules():
+    results = [_plateau_run(0), _steady_run(1)]
+    runs = [termination.run_row(r, termination.find_plateaus(r.test_loss)) for r in results]
+    pattern = termination.pattern_numbers(runs)
+    rows = [termination.rule_row(rule, results) for rule in termination.RULES]
+    text = termination.answer(pattern, rows)
+    assert pattern["runs_with_pattern"] == 1 and pattern["median_escaped_plateau_epochs"] == 40
+    assert "1 of 2 sigmoid runs (50% [" in text and "for a median of 40 epochs" in text
+    assert "fires only in the 2 runs that reach 100%" in text
+
+
 # --- Both experiments end to end on a tiny grid ----------------------------------------
 
 TINY = Scale(seeds=2, epochs=2, quick=True)

@@ -124,6 +124,7 @@ def pattern_numbers(runs: list[dict]) -> dict:
         "runs_with_pattern": rate.k,
         "pattern_rate": rate.p,
         "pattern_ci": [rate.low, rate.high],
+        "runs_with_repeated_pattern": sum(row["escaped_plateaus"] > 1 for row in runs),
         "median_escaped_plateau_epochs": float(np.median(lengths)) if lengths else None,
         "max_escaped_plateau_epochs": max(lengths, default=None),
         "median_first_plateau_loss": _median([row["first_plateau_loss"] for row in showing]),
@@ -157,34 +158,42 @@ def _rate_text(row: dict) -> str:
     return f"{_percent(row['false_stop_rate'])} [{_percent(row['ci_low'])}, {_percent(row['ci_high'])}]"
 
 
-def answer(pattern: dict, rows: list[dict]) -> str:
+def pattern_text(pattern: dict) -> str:
     n = pattern["runs"]
     if pattern["runs_with_pattern"]:
-        flat = (f"{pattern['runs_with_pattern']} of {n} sigmoid runs "
+        return (f"{pattern['runs_with_pattern']} of {n} sigmoid runs "
                 f"({_percent(pattern['pattern_rate'])} [{_percent(pattern['pattern_ci'][0])}, "
                 f"{_percent(pattern['pattern_ci'][1])}]) show the tutorial's pattern: the test loss stays flat "
                 f"(under {_percent(PLATEAU_REL_TOL)} better over {PLATEAU_WINDOW} epochs) for a median of "
                 f"{pattern['median_escaped_plateau_epochs']:.0f} epochs (up to {pattern['max_escaped_plateau_epochs']}) "
                 f"at a loss of about {pattern['median_first_plateau_loss']:.3f} and "
                 f"{_percent(pattern['median_first_plateau_accuracy'])} accuracy (medians of the first plateau), "
-                f"then falls by at least {_percent(ESCAPE_DROP)}.")
-    else:
-        flat = (f"None of the {n} sigmoid runs shows a flat stretch followed by a large drop within "
-                f"this budget, so the pattern could not be measured here.")
+                f"then falls by at least {_percent(ESCAPE_DROP)}"
+                + (f"; in {pattern['runs_with_repeated_pattern']} runs it happens again."
+                   if pattern["runs_with_repeated_pattern"] else "."))
+    return (f"None of the {n} sigmoid runs shows a flat stretch followed by a large drop within "
+            f"this budget, so the pattern could not be measured here.")
+
+
+def rules_text(rows: list[dict]) -> str:
+    """The loss rule that stops most runs early, the one that stops fewest, and the target rule."""
     loss_rules = [row for row in rows if row["rule"] != RULES[-1].label]
     worst = max(loss_rules, key=lambda row: row["false_stop_rate"])
     best = min(loss_rules, key=lambda row: (row["false_stop_rate"], -row["mean_epochs_saved"]))
     target = rows[-1]
-    rules = (f"Of the loss-watching rules, {worst['rule']} fires in {worst['fires']} runs and stops "
-             f"{_rate_text(worst)} of all runs before they reach their final accuracy (saving "
-             f"{worst['mean_epochs_saved']:.0f} epochs on average); {best['rule']} fires in {best['fires']} and "
-             f"stops {_rate_text(best)} early (saving {best['mean_epochs_saved']:.0f}); stopping at 100% "
-             f"test accuracy never stops early by construction, but fires only in the {target['fires']} runs "
-             f"that reach 100% and saves {target['mean_epochs_saved']:.0f} epochs on average.")
+    return (f"Of the loss-watching rules, {worst['rule']} fires in {worst['fires']} runs and stops "
+            f"{_rate_text(worst)} of all runs before they reach their final accuracy (saving "
+            f"{worst['mean_epochs_saved']:.0f} epochs on average); {best['rule']} fires in {best['fires']} and "
+            f"stops {_rate_text(best)} early (saving {best['mean_epochs_saved']:.0f}); stopping at 100% "
+            f"test accuracy never stops early by construction, but fires only in the {target['fires']} runs "
+            f"that reach 100% and saves {target['mean_epochs_saved']:.0f} epochs on average.")
+
+
+def answer(pattern: dict, rows: list[dict]) -> str:
     why = ("A flat loss is not a finished network: on a plateau the weights sit near a saddle of the loss "
            "(an MSE of 0.25 is what predicting 0.5 everywhere scores on 0/1 targets), where the gradient is "
            "tiny, so a rule that waits less than the plateau lasts mistakes it for convergence.")
-    return " ".join((flat, rules, why))
+    return " ".join((pattern_text(pattern), rules_text(rows), why))
 
 
 def _epoch_axis(epochs: int) -> np.ndarray:
