@@ -192,7 +192,9 @@ def rules_text(rows: list[dict]) -> str:
 def answer(pattern: dict, rows: list[dict]) -> str:
     why = ("A flat loss is not a finished network: on a plateau the weights sit near a saddle of the loss "
            "(an MSE of 0.25 is what predicting 0.5 everywhere scores on 0/1 targets), where the gradient is "
-           "tiny, so a rule that waits less than the plateau lasts mistakes it for convergence.")
+           "tiny, so a rule that waits less than the plateau lasts mistakes it for convergence. scikit-learn's "
+           "tol counts the plateau's tiny improvements as no change; a patience rule with no minimum "
+           "improvement counts each as progress, so it fires less often and later.")
     return " ".join((pattern_text(pattern), rules_text(rows), why))
 
 
