@@ -11,16 +11,13 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-import matplotlib
+import numpy as np
+from matplotlib.figure import Figure  # not pyplot: no GUI backend, no global figure state
 
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from ..config import RunConfig  # noqa: E402
-from ..result import RunResult  # noqa: E402
-from ..stats import success_rows  # noqa: E402
-from .base import Experiment, Findings, Lab, Scale  # noqa: E402
+from ..config import RunConfig
+from ..result import RunResult
+from ..stats import success_rows
+from .base import Experiment, Findings, Lab, Scale
 
 TUTORIAL_SEED = 42  # "Use random seed 42 for both python and torch" (Experiment 5)
 LR_LOW, LR_HIGH = 1e-4, 10.0

@@ -12,19 +12,17 @@ from functools import partial
 from typing import Callable
 
 import matplotlib
+import numpy as np
+from matplotlib.figure import Figure  # not pyplot: no GUI backend, no global figure state
 
-matplotlib.use("Agg")
-import numpy as np  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-
-from ..config import LOG_EVERY, TRAIN_BATCHES, RunConfig  # noqa: E402
-from ..result import RunResult  # noqa: E402
-from ..stats import wilson  # noqa: E402
-from ..stopping import (  # noqa: E402
+from ..config import LOG_EVERY, TRAIN_BATCHES, RunConfig
+from ..result import RunResult
+from ..stats import wilson
+from ..stopping import (
     ESCAPE_DROP, PLATEAU_REL_TOL, PLATEAU_WINDOW, SKLEARN_N_ITER_NO_CHANGE, SKLEARN_TOL,
     Plateau, epoch_mean, find_plateaus, patience_stop, sklearn_stop, target_stop,
 )
-from .base import Experiment, Findings, Lab, Scale  # noqa: E402
+from .base import Experiment, Findings, Lab, Scale
 
 PATIENCES = (5, 10, 20)
 
