@@ -12,6 +12,11 @@ MODULES = {
     "activation": "activation",
     "init": "init",
     "centering": "centering",
+    "termination": "termination",
+    "lr": "lr",
+    "parity": "parity",
+    "baselines": "baselines",
+    "conclusion": "conclusion",
 }
 
 
