@@ -9,6 +9,9 @@ from .base import Experiment, Findings, Lab, Scale, run_experiment
 # name -> module; each module defines EXPERIMENT, an Experiment instance.
 # Order is the tutorial's.
 MODULES = {
+    "parity": "parity",
+    "baselines": "baselines",
+    "conclusion": "conclusion",
 }
 
 
