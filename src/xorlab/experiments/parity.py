@@ -213,12 +213,13 @@ def _heatmap(ax, cells: list[dict], inputs: Sequence[int], hidden_max: int, titl
 def heatmap_figure(cells: list[dict], inputs: Sequence[int], activations: Sequence[str], title: str) -> Figure:
     """One panel per activation: % of runs at 100% test accuracy per (N, H) cell."""
     hidden_max = max(r["hidden"] for r in cells)
-    fig = Figure(figsize=(4.2 * len(activations) + 1, 3.6))
+    fig = Figure(figsize=(4.2 * len(activations) + 1, 4), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(activations)))
     for ax, act in zip(axes, activations):
         image = _heatmap(ax, [r for r in cells if r["activation"] == act], inputs, hidden_max, act)
     fig.colorbar(image, ax=list(axes), label="share of runs at 100% test accuracy")
-    fig.suptitle(f"{title} (numbers: % of runs; red box: floor(N/2)+1, enough in theory)", fontsize=10)
+    fig.suptitle(f"{title}\n(numbers: % of runs; blank: not run; red box: floor(N/2)+1 units, enough in theory)",
+                 fontsize=10)
     return fig
 
 
