@@ -142,10 +142,11 @@ class Store:
         return found
 
     def run(self, configs: Sequence[RunConfig], engine: str = "auto",
-            on_progress: ProgressCallback | None = None, chunk_runs: int = CHUNK_RUNS) -> list[RunResult]:
+            on_progress: ProgressCallback | None = None, chunk_runs: int | None = None) -> list[RunResult]:
         """Results for the configs, in order: stored ones reused, missing ones trained
         chunk by chunk, each chunk committed before the next. `on_progress(n)` is called
-        with the runs found stored, then with each batch of runs trained."""
+        with the runs found stored, then with each batch of runs trained.
+        `chunk_runs` defaults to CHUNK_RUNS."""
         if any(c.seed is None for c in configs):
             raise ValueError("every config in a study must carry its seed")
         name = resolve(engine)
@@ -153,7 +154,7 @@ class Store:
         missing = list({run_key(c, name): c for c in configs if run_key(c, name) not in found}.values())
         if on_progress is not None:
             on_progress(len(configs) - sum(run_key(c, name) not in found for c in configs))
-        for chunk in chunks(missing, chunk_runs):
+        for chunk in chunks(missing, chunk_runs or CHUNK_RUNS):
             results = self._runner(chunk, engine=name, on_progress=on_progress)
             self.put(results, name)
             found.update((run_key(r.config, name), r) for r in results)

@@ -13,9 +13,9 @@ from typing import Sequence
 
 from .. import __version__
 from ..config import ConfigError
-from . import train
+from . import experiment, study, train
 
-COMMANDS = [train]
+COMMANDS = [train, experiment, study]
 
 # The option that sets each config field, to name it in error messages.
 FIELD_FLAGS = {
