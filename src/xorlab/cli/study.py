@@ -11,6 +11,7 @@ from rich.console import Console
 
 from ..progress import RunProgress
 from ..report import write_report
+from ..report.text import plural
 from ..study import Section, run_study
 from .experiment import add_scale_options, interrupted_message, scale_from_args
 
@@ -44,7 +45,7 @@ def command_line(args: argparse.Namespace) -> str:
 def section_line(s: Section) -> str:
     if s.error is not None:
         return f"[red]✗[/red] {s.title}: failed: {s.error.splitlines()[0]}"
-    return f"[green]✓[/green] {s.title} ({s.runs} runs, {s.seconds:.1f} s)"
+    return f"[green]✓[/green] {s.title} ({plural(s.runs, 'run')}, {s.seconds:.1f} s)"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -30,7 +30,7 @@ th { background: #fafafa; border-bottom: 2px solid #ccc; }
 td:first-child, th:first-child { text-align: left; }
 .scroll { overflow-x: auto; }
 figure { margin: 1rem 0; }
-figure img { max-width: 100%; height: auto; border: 1px solid #eee; }
+figure img { max-width: min(100%, 48rem); height: auto; border: 1px solid #eee; }
 figcaption { font-size: .85rem; color: #555; }
 .error { border-left: 4px solid #c0392b; background: #fdf0ef; padding: .5rem 1rem; }
 .meta { color: #555; font-size: .9rem; }

@@ -28,11 +28,15 @@ def columns(rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(k for r in rows for k in r))
 
 
+def plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
 def evidence_line(section: Section) -> str:
     if not section.runs:
         return f"Took {section.seconds:.1f} s; no training runs."
     low, high = section.seeds
-    return (f"{section.runs} runs (seeds {low}–{high}), {section.seconds:.1f} s. "
+    return (f"{plural(section.runs, 'run')} (seeds {low}–{high}), {section.seconds:.1f} s. "
             f"Replay one: `{section.replay}`.")
 
 
