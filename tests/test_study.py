@@ -101,8 +101,8 @@ SCALE = Scale(seeds=2, epochs=1)
 
 def stored_runs(path: Path) -> dict:
     db = sqlite3.connect(path / FILENAME)
-    return {k: (status, tl, tc) for k, status, tl, tc in
-            db.execute("SELECT key, status, test_loss, test_correct FROM runs")}
+    return {k: (status, layout, arrays) for k, status, layout, arrays in
+            db.execute("SELECT key, status, layout, arrays FROM runs")}
 
 
 def test_study_runs_every_experiment_in_order_and_writes_findings(tmp_path, monkeypatch):
