@@ -269,3 +269,26 @@ def test_ctrl_c_keeps_the_stored_runs_and_says_how_to_resume(tmp_path, monkeypat
     assert "2 finished runs are kept" in r.err and "again to resume" in r.err
     with Store(tmp_path / FILENAME) as store:
         assert len(store) == 2
+
+
+def test_progress_bar_counts_runs_and_stays_silent_when_quick():
+    import io
+
+    from rich.console import Console
+
+    from xorlab.progress import RunProgress, speed
+
+    out = io.StringIO()
+    bar = RunProgress(Console(file=out, width=100), delay_s=0)
+    advance = bar.task("tiny", 10)
+    advance(4)  # found stored
+    advance(3)
+    bar.stop()
+    assert "tiny" in out.getvalue() and "7/10" in out.getvalue()
+
+    quiet = io.StringIO()
+    bar = RunProgress(Console(file=quiet, width=100), delay_s=60)
+    bar.task("tiny", 10)(10)
+    bar.stop()
+    assert quiet.getvalue() == ""
+    assert speed(30, 60, 10.0) == {"rate": "3.0 runs/s", "eta": "ETA 0:20"}

@@ -9,8 +9,7 @@ from __future__ import annotations
 import time
 
 from rich.console import Console
-from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn,
-                           TimeElapsedColumn, TimeRemainingColumn)
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 DELAY_S = 2.0
 
@@ -27,26 +26,29 @@ class RunProgress:
         if self._progress is None:
             self._progress = Progress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                TextColumn("{task.fields[rate]} runs/s"), TimeElapsedColumn(),
-                TextColumn("ETA"), TimeRemainingColumn(), console=self.console)
+                TextColumn("{task.fields[rate]}"), TimeElapsedColumn(),
+                TextColumn("{task.fields[eta]}"), console=self.console)
             self._progress.start()
         return self._progress
 
     def task(self, label: str, total: int):
+        """The first call counts runs found already stored: they count towards the bar
+        but not towards the rate and ETA, which are those of training."""
         start = time.monotonic()
-        done = 0
-        task_id = None
+        done, stored, task_id = 0, None, None
 
         def advance(n: int) -> None:
-            nonlocal done, task_id
+            nonlocal done, stored, task_id
             done += n
+            if stored is None:
+                stored = n
             elapsed = time.monotonic() - start
             if task_id is None and elapsed < self.delay_s:
                 return
-            rate = f"{done / elapsed:.1f}" if elapsed > 0 else "-"
+            fields = speed(done - stored, total - done, elapsed)
             if task_id is None:
-                task_id = self._bar().add_task(label, total=total, rate=rate)
-            self._bar().update(task_id, completed=done, rate=rate)
+                task_id = self._bar().add_task(label, total=total, **fields)
+            self._bar().update(task_id, completed=done, **fields)
 
         return advance
 
@@ -54,3 +56,12 @@ class RunProgress:
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+
+
+def speed(trained: int, left: int, elapsed: float) -> dict[str, str]:
+    """The rate and ETA shown on the bar, from the runs trained so far."""
+    if trained <= 0 or elapsed <= 0:
+        return {"rate": "- runs/s", "eta": "ETA -"}
+    rate = trained / elapsed
+    eta = int(left / rate)
+    return {"rate": f"{rate:.1f} runs/s", "eta": f"ETA {eta // 60}:{eta % 60:02d}"}

@@ -7,7 +7,7 @@ import re
 from html import escape
 
 from ..study import Section, Study
-from .text import REPLAY_NOTE, cell, columns, evidence_line, reproduce_items
+from .text import REPLAY_NOTE, cell, columns, evidence_line, files_line, reproduce_items
 
 TITLE = "xorlab study: the XOR tutorial's experiments, answered with evidence"
 
@@ -78,6 +78,7 @@ def section_html(study: Study, s: Section) -> str:
         parts.append(f"<h3>Answer</h3><p class='answer'>{inline(f.answer)}</p><h3>Evidence</h3>")
         parts.extend(table_html(name, rows) for name, rows in f.tables.items())
         parts.extend(figure_html(study, p) for p in s.figures)
+        parts.append(f"<p class='meta'>{inline(files_line(s))}</p>")
     parts.append(f"<p class='meta'>{inline(evidence_line(s))}</p></section>")
     return "".join(parts)
 

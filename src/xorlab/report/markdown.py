@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..study import Section, Study
 from .html import TITLE
-from .text import REPLAY_NOTE, cell, columns, evidence_line, reproduce_items
+from .text import REPLAY_NOTE, cell, columns, evidence_line, files_line, reproduce_items
 
 
 def md_cell(value) -> str:
@@ -39,6 +39,7 @@ def section_md(s: Section) -> str:
         for path in s.figures:
             name = path.rsplit("/", 1)[-1].removesuffix(".png")
             parts.append(f"![{name}]({path})")
+        parts.append(f"*{files_line(s)}*")
     parts.append(f"*{evidence_line(s)}*")
     return "\n\n".join(parts)
 

@@ -40,6 +40,12 @@ def evidence_line(section: Section) -> str:
             f"Replay one: `{section.replay}`.")
 
 
+def files_line(section: Section) -> str:
+    """Where the section's numbers live, beside the report."""
+    return (f"Files: `{section.name}/findings.json` (answer and numbers), one CSV per table, "
+            "PNG and SVG per figure, in the same folder.")
+
+
 def reproduce_items(study: Study) -> list[tuple[str, str]]:
     """(label, value) pairs stating exactly how to reproduce the study."""
     scale = study.scale
