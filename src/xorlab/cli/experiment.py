@@ -7,7 +7,9 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
 from .. import experiments
 from ..engines import ENGINES
@@ -39,26 +41,26 @@ def scale_from_args(args: argparse.Namespace) -> Scale:
 
 
 def table(name: str, rows: list[dict]) -> Table:
-    t = Table(title=name, title_justify="left")
+    t = Table(title=escape(name), title_justify="left")
     cols = columns(rows)
     text = [[cell(r.get(c)) for c in cols] for r in rows]
     for i, c in enumerate(cols):
         # values are never cut or folded; long headers fold onto a second line instead
         width = max((len(row[i]) for row in text), default=1)
-        t.add_column(c, justify="left" if i == 0 else "right", overflow="fold", min_width=width)
+        t.add_column(escape(c), justify="left" if i == 0 else "right", overflow="fold", min_width=width)
     for row in text:
-        t.add_row(*row)
+        t.add_row(*(Text(v) for v in row))  # values are data, never markup
     return t
 
 
 def print_section(console: Console, section: Section) -> None:
-    console.rule(section.title)
+    console.rule(escape(section.title))
     for name, rows in section.findings.tables.items():
         t = table(name, rows)
         # wider than the terminal rather than cut: every value stays in the output
         need = console.measure(t).minimum
         console.print(t, width=max(console.width, need), crop=False)
-    console.print(section.findings.answer, highlight=False)
+    console.print(section.findings.answer, highlight=False, markup=False)
     console.print()
 
 
@@ -105,7 +107,7 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.stop()
     if section.error is not None:
-        Console(stderr=True).print(f"{args.prog}: {args.name} failed: {section.error}", highlight=False)
+        print(f"{args.prog}: {args.name} failed: {section.error}", file=sys.stderr)
         return 1
     print_section(console, section)
     console.print(f"Findings written to {out / args.name}/", highlight=False, soft_wrap=True)

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 
 from ..progress import RunProgress
 from ..report import write_report
@@ -44,8 +45,8 @@ def command_line(args: argparse.Namespace) -> str:
 
 def section_line(s: Section) -> str:
     if s.error is not None:
-        return f"[red]✗[/red] {s.title}: failed: {s.error.splitlines()[0]}"
-    return f"[green]✓[/green] {s.title} ({plural(s.runs, 'run')}, {s.seconds:.1f} s)"
+        return f"[red]✗[/red] {escape(s.title)}: failed: {escape(s.error.splitlines()[0])}"
+    return f"[green]✓[/green] {escape(s.title)} ({plural(s.runs, 'run')}, {s.seconds:.1f} s)"
 
 
 def run(args: argparse.Namespace) -> int:
