@@ -103,3 +103,17 @@ def test_markdown_has_the_same_sections_and_figures_that_exist(study):
     for n in ORDER:
         assert f"> {FAKES[n].question}" in md
     assert "RuntimeError: analysis exploded" in md and "| activation |" in md
+
+
+@pytest.mark.parametrize("value, text", [
+    (0.123456, "0.1235"), (float("nan"), "nan"), (float("-inf"), "-inf"), (None, "–"),
+    (True, "yes"), (7, "7"), ("tanh", "tanh"),
+])
+def test_table_cells_read_the_same_in_html_and_markdown(value, text):
+    import numpy as np
+
+    from xorlab.report.text import cell
+
+    assert cell(value) == text
+    if isinstance(value, float):
+        assert cell(np.float32(value) if np.isfinite(value) else np.float64(value)) in (text, "0.1235")

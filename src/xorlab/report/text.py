@@ -12,6 +12,8 @@ REPLAY_NOTE = ("Any single run can be replayed, printing the tutorial's log line
 
 def cell(value) -> str:
     """A table value as text: floats to 4 significant digits, non-finite as 'nan'/'inf'."""
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # numpy scalars
+        value = value.item()
     if isinstance(value, bool):
         return "yes" if value else "no"
     if value is None:
