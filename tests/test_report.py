@@ -117,3 +117,11 @@ def test_table_cells_read_the_same_in_html_and_markdown(value, text):
     assert cell(value) == text
     if isinstance(value, float):
         assert cell(np.float64(value)) == text
+
+
+def test_seed_ranges_are_compact_and_exact():
+    from xorlab.report.text import seed_ranges
+
+    assert seed_ranges([0, 1, 2, 42]) == "0–2, 42"
+    assert seed_ranges([5]) == "5"
+    assert seed_ranges([0, 2, 3, 9, 10]) == "0, 2–3, 9–10"

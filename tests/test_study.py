@@ -110,7 +110,7 @@ def test_study_runs_every_experiment_in_order_and_writes_findings(tmp_path, monk
     study = run_study(tmp_path, SCALE, engine="classic")
     assert [s.name for s in study.sections] == ["centre", "tiny"]
     tiny = study.sections[1]
-    assert tiny.runs == 4 and tiny.seeds == (0, 1) and tiny.error is None
+    assert tiny.runs == 4 and tiny.seeds == [0, 1] and tiny.error is None
     assert tiny.figures == ["tiny/loss.png"] and (tmp_path / "tiny" / "loss.svg").exists()
     saved = json.loads((tmp_path / "tiny" / "findings.json").read_text())
     assert saved["title"] == Tiny.title and len(saved["numbers"]["test_loss"]) == 4

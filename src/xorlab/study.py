@@ -56,7 +56,7 @@ class Section:
     error: str | None = None
     figures: list[str] = field(default_factory=list)  # PNG paths relative to the study folder
     runs: int = 0
-    seeds: tuple[int, int] | None = None  # lowest and highest seed run
+    seeds: list[int] = field(default_factory=list)  # the distinct seeds run, ascending
     replay: str | None = None  # `xorlab train` for one of its runs
     seconds: float = 0.0
 
@@ -122,8 +122,7 @@ def run_section(exp: Experiment, store: Store, scale: Scale, out_dir: Path, engi
     section.seconds = time.monotonic() - start
     section.runs = len({c.key() for c in lab.configs})
     if lab.configs:
-        seeds = [c.seed for c in lab.configs]
-        section.seeds = (min(seeds), max(seeds))
+        section.seeds = sorted({c.seed for c in lab.configs})
         section.replay = train_command(lab.configs[0])
     return section
 

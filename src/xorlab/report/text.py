@@ -34,11 +34,22 @@ def plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
+def seed_ranges(seeds: list[int]) -> str:
+    """Ascending distinct seeds as ranges: [0, 1, 2, 42] -> '0–2, 42'."""
+    parts, start = [], None
+    for i, s in enumerate(seeds):
+        if start is None:
+            start = s
+        if i + 1 == len(seeds) or seeds[i + 1] != s + 1:
+            parts.append(str(s) if s == start else f"{start}–{s}")
+            start = None
+    return ", ".join(parts)
+
+
 def evidence_line(section: Section) -> str:
     if not section.runs:
         return f"Took {section.seconds:.1f} s; no training runs."
-    low, high = section.seeds
-    return (f"{plural(section.runs, 'run')} (seeds {low}–{high}), {section.seconds:.1f} s. "
+    return (f"{plural(section.runs, 'run')} (seeds {seed_ranges(section.seeds)}), {section.seconds:.1f} s. "
             f"Replay one: `{section.replay}`.")
 
 
