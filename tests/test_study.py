@@ -292,3 +292,23 @@ def test_progress_bar_counts_runs_and_stays_silent_when_quick():
     bar.stop()
     assert quiet.getvalue() == ""
     assert speed(30, 60, 10.0) == {"rate": "3.0 runs/s", "eta": "ETA 0:20"}
+
+
+@pytest.mark.parametrize("command", ["study", "experiment"])
+@pytest.mark.parametrize("bad", ["a file", "not a database", "another schema"])
+def test_an_unusable_output_folder_is_one_line_exit_2(command, bad, tmp_path, monkeypatch, run_cli):
+    install(monkeypatch, "tiny")
+    out = tmp_path / "out"
+    if bad == "a file":
+        out.write_text("notes")
+    else:
+        out.mkdir()
+        if bad == "not a database":
+            (out / FILENAME).write_text("this is not SQLite " * 100)
+        else:
+            sqlite3.connect(out / FILENAME).execute("CREATE TABLE runs (key TEXT)").connection.commit()
+    args = [command] + (["tiny"] if command == "experiment" else []) + ["--out", out]
+    r = run_cli(*args)
+    assert r.code == 2 and r.out == ""
+    lines = r.err.strip().splitlines()
+    assert len(lines) == 1 and "--out" in lines[0] and "Traceback" not in r.err

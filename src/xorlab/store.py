@@ -32,6 +32,10 @@ FILENAME = "runs.sqlite"
 # full batches, small enough that an interruption loses seconds, not minutes.
 CHUNK_RUNS = 2000
 
+# Bumped whenever the table below changes; a store of another version is refused, not
+# misread.
+SCHEMA_VERSION = 1
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     key TEXT PRIMARY KEY,          -- config key + engine + engine version
@@ -96,6 +100,10 @@ def chunks(configs: Sequence[RunConfig], size: int) -> Iterator[list[RunConfig]]
         yield ordered[start:start + size]
 
 
+class StoreError(ValueError):
+    """The store file exists but cannot be used (not SQLite, or another schema)."""
+
+
 class Store:
     """Runs in an SQLite file; `run` trains only what is missing."""
 
@@ -103,9 +111,24 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._runner = runner or run_many
-        self.db = sqlite3.connect(self.path)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.executescript(SCHEMA)
+        try:
+            self.db = sqlite3.connect(self.path)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self._check_schema()
+        except sqlite3.DatabaseError as err:
+            raise StoreError(f"{self.path} is not a usable results store ({err})") from None
+
+    def _check_schema(self) -> None:
+        (version,) = self.db.execute("PRAGMA user_version").fetchone()
+        empty = not self.db.execute("SELECT name FROM sqlite_master").fetchall()
+        if empty:
+            with self.db:
+                self.db.executescript(SCHEMA)
+                self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif version != SCHEMA_VERSION:
+            self.db.close()
+            raise StoreError(f"{self.path} was written by another version of xorlab's store "
+                             f"(schema {version}, this is {SCHEMA_VERSION}); use another output folder")
 
     def close(self) -> None:
         self.db.close()

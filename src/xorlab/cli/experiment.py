@@ -16,7 +16,7 @@ from ..engines import ENGINES
 from ..experiments.base import Scale
 from ..progress import RunProgress
 from ..report.text import cell, columns
-from ..store import FILENAME, Store
+from ..store import FILENAME, Store, StoreError
 from ..study import Section, run_section
 from .options import int_at_least
 
@@ -64,6 +64,16 @@ def print_section(console: Console, section: Section) -> None:
     console.print()
 
 
+def check_out_dir(prog: str, out: Path) -> None:
+    """Refuse an output folder that cannot hold the store, before any run is trained."""
+    from . import UsageError
+
+    try:
+        Store(out / FILENAME).close()
+    except (OSError, StoreError) as err:
+        raise UsageError(f"{prog}: error: argument --out: cannot use {str(out)!r}: {err}") from None
+
+
 def interrupted_message(prog: str, out: Path) -> str:
     with Store(out / FILENAME) as store:
         kept = len(store)
@@ -95,6 +105,7 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.prog}: error: unknown experiment {args.name!r} "
                          f"(choose from {', '.join(names) or 'none available'})")
     out = Path(args.out)
+    check_out_dir(args.prog, out)
     console, progress = Console(), RunProgress()
     try:
         with Store(out / FILENAME) as store:

@@ -14,7 +14,7 @@ from ..progress import RunProgress
 from ..report import write_report
 from ..report.text import plural
 from ..study import Section, run_study
-from .experiment import add_scale_options, interrupted_message, scale_from_args
+from .experiment import add_scale_options, check_out_dir, interrupted_message, scale_from_args
 
 
 def add_parser(sub) -> None:
@@ -51,6 +51,7 @@ def section_line(s: Section) -> str:
 
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
+    check_out_dir(args.prog, out)
     console, progress = Console(), RunProgress()
 
     def on_section(s: Section) -> None:
