@@ -68,10 +68,14 @@ def check_out_dir(prog: str, out: Path) -> None:
     """Refuse an output folder that cannot hold the store, before any run is trained."""
     from . import UsageError
 
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{prog}: error: argument --out: {str(out)!r} is a file, not a folder "
+                         f"(see '{prog} --help')")
     try:
         Store(out / FILENAME).close()
     except (OSError, StoreError) as err:
-        raise UsageError(f"{prog}: error: argument --out: cannot use {str(out)!r}: {err}") from None
+        raise UsageError(f"{prog}: error: argument --out: cannot use {str(out)!r}: {err} "
+                         f"(see '{prog} --help')") from None
 
 
 def interrupted_message(prog: str, out: Path) -> str:
