@@ -106,8 +106,8 @@ def run(args: argparse.Namespace) -> int:
 
     names = experiments.names()
     if args.name not in names:
-        raise UsageError(f"{args.prog}: error: unknown experiment {args.name!r} "
-                         f"(choose from {', '.join(names) or 'none available'})")
+        choices = f"choose from {', '.join(names)}" if names else "no experiments are installed"
+        raise UsageError(f"{args.prog}: error: unknown experiment {args.name!r} ({choices})")
     out = Path(args.out)
     check_out_dir(args.prog, out)
     console, progress = Console(), RunProgress()
