@@ -15,8 +15,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
-import matplotlib.pyplot as plt
+import matplotlib
 import torch
+
+matplotlib.use("Agg")  # figures are files; a study never opens a window
+import matplotlib.pyplot as plt  # noqa: E402  (closes experiments' figures once written)
 
 from . import __version__, experiments
 from .config import RunConfig
