@@ -187,9 +187,6 @@ class Store:
             found.update((run_key(r.config, name), r) for r in results)
         return [found[k] for k in keys]
 
-    def seeds(self) -> list[int]:
-        return [s for (s,) in self.db.execute("SELECT DISTINCT seed FROM runs ORDER BY seed")]
-
 
 def row(r: RunResult, engine: str) -> tuple:
     c = r.config
