@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv in the repository root if missing and install xorlab into it.
 #   scripts/setup.sh          the package and its runtime dependencies
-#   scripts/setup.sh --test   also the test tools
+#   scripts/setup.sh --test   also the test tools, and Debian's chromium (the report tests
+#                             open the HTML report in it) when it is missing
 # Idempotent and quick when nothing changed. torch is pinned to the CPU build that
 # this project is developed and tested with; pyproject.toml declares a range.
 set -euo pipefail
@@ -21,4 +22,16 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$0" -nt "$stamp" ]
   .venv/bin/python -m pip install --quiet --disable-pip-version-check torch==2.13.0
   .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".${extras}"
   touch "$stamp"
+fi
+
+# The report tests drive Debian's chromium through Playwright (no browser download).
+if [ -n "$extras" ] && [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  elif command -v sudo >/dev/null && command -v apt-get >/dev/null; then
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
+  else
+    echo "setup.sh: /usr/bin/chromium is missing; install Debian's chromium package for the report tests" >&2
+    exit 1
+  fi
 fi

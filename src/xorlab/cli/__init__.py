@@ -13,9 +13,9 @@ from typing import Sequence
 
 from .. import __version__
 from ..config import ConfigError
-from . import quiz, sweep, train
+from . import experiment, quiz, study, sweep, train
 
-COMMANDS = [train, sweep, quiz]
+COMMANDS = [train, sweep, experiment, study, quiz]
 
 # The option that sets each config field, to name it in error messages.
 FIELD_FLAGS = {

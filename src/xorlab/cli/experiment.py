@@ -1,0 +1,129 @@
+"""`xorlab experiment NAME`: one of the tutorial's experiments, through the results store."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+from rich.text import Text
+
+from .. import experiments
+from ..engines import ENGINES
+from ..experiments.base import Scale
+from ..progress import RunProgress
+from ..report.text import cell, columns
+from ..store import FILENAME, Store, StoreError
+from ..study import Section, run_section
+from .options import int_at_least
+
+
+def add_scale_options(p: argparse.ArgumentParser, out_default: str) -> None:
+    """Options shared by `experiment` and `study`: size, output folder, engine."""
+    p.add_argument("--seeds", type=int_at_least(1), default=100, metavar="N",
+                   help="seeds per setting (default: 100)")
+    p.add_argument("--quick", action="store_true",
+                   help="a small version: fewer settings and seeds, for a first look (default: off)")
+    p.add_argument("--out", metavar="DIR", default=out_default,
+                   help=f"output folder: results store, findings, figures (default: {out_default})")
+    p.add_argument("--engine", choices=ENGINES, default="auto",
+                   help="training engine; auto picks the fastest (default: auto)")
+    p.add_argument("--epochs", type=int_at_least(1), default=None,
+                   help="override every epoch budget, for tiny trial runs (default: each "
+                   "experiment's own, the tutorial's 100 unless it says otherwise)")
+
+
+def scale_from_args(args: argparse.Namespace) -> Scale:
+    return Scale(seeds=args.seeds, quick=args.quick, epochs=args.epochs)
+
+
+def table(name: str, rows: list[dict]) -> Table:
+    t = Table(title=escape(name), title_justify="left")
+    cols = columns(rows)
+    text = [[cell(r.get(c)) for c in cols] for r in rows]
+    for i, c in enumerate(cols):
+        # values are never cut or folded; long headers fold onto a second line instead
+        width = max((len(row[i]) for row in text), default=1)
+        t.add_column(escape(c), justify="left" if i == 0 else "right", overflow="fold", min_width=width)
+    for row in text:
+        t.add_row(*(Text(v) for v in row))  # values are data, never markup
+    return t
+
+
+def print_section(console: Console, section: Section) -> None:
+    console.rule(escape(section.title))
+    for name, rows in section.findings.tables.items():
+        t = table(name, rows)
+        # wider than the terminal rather than cut: every value stays in the output
+        need = console.measure(t).minimum
+        console.print(t, width=max(console.width, need), crop=False)
+    console.print(section.findings.answer, highlight=False, markup=False)
+    console.print()
+
+
+def check_out_dir(prog: str, out: Path) -> None:
+    """Refuse an output folder that cannot hold the store, before any run is trained."""
+    from . import UsageError
+
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"{prog}: error: argument --out: {str(out)!r} is a file, not a folder "
+                         f"(see '{prog} --help')")
+    try:
+        Store(out / FILENAME).close()
+    except (OSError, StoreError) as err:
+        raise UsageError(f"{prog}: error: argument --out: cannot use {str(out)!r}: {err} "
+                         f"(see '{prog} --help')") from None
+
+
+def interrupted_message(prog: str, out: Path) -> str:
+    with Store(out / FILENAME) as store:
+        kept = len(store)
+    return (f"{prog}: interrupted; {kept} finished runs are kept in {out / FILENAME}. "
+            "Run the same command again to resume.")
+
+
+def add_parser(sub) -> None:
+    names = experiments.names()
+    p = sub.add_parser(
+        "experiment",
+        help="run one of the tutorial's experiments over many seeds",
+        description="Run one experiment over many seeds, print its tables and answer, and write "
+        "its findings (JSON, CSV, PNG, SVG) under OUT/NAME. Runs are kept in OUT/runs.sqlite and "
+        f"reused. Experiments: {', '.join(names) or 'none yet'}.",
+        epilog="examples:\n  xorlab experiment activation\n  xorlab experiment lr --seeds 200 --out lr-study",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("name", metavar="NAME", help="the experiment (see above)")
+    add_scale_options(p, "xorlab-out")
+    p.set_defaults(func=run, prog="xorlab experiment")
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import UsageError
+
+    names = experiments.names()
+    if args.name not in names:
+        choices = f"choose from {', '.join(names)}" if names else "no experiments are installed"
+        raise UsageError(f"{args.prog}: error: unknown experiment {args.name!r} ({choices})")
+    out = Path(args.out)
+    check_out_dir(args.prog, out)
+    console, progress = Console(), RunProgress()
+    try:
+        with Store(out / FILENAME) as store:
+            section = run_section(experiments.get(args.name), store, scale_from_args(args), out,
+                                  args.engine, progress)
+    except KeyboardInterrupt:
+        progress.stop()
+        print(interrupted_message(args.prog, out), file=sys.stderr)
+        return 130
+    finally:
+        progress.stop()
+    if section.error is not None:
+        print(f"{args.prog}: {args.name} failed: {section.error}", file=sys.stderr)
+        return 1
+    print_section(console, section)
+    console.print(f"Findings written to {out / args.name}/", highlight=False, soft_wrap=True)
+    return 0

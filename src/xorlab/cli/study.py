@@ -1,0 +1,77 @@
+"""`xorlab study`: every experiment, then the report (HTML and Markdown)."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.markup import escape
+
+from ..progress import RunProgress
+from ..report import write_report
+from ..report.text import plural
+from ..study import Section, run_study
+from .experiment import add_scale_options, check_out_dir, interrupted_message, scale_from_args
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser(
+        "study",
+        help="run every experiment and write the report",
+        description="Run all of the tutorial's experiments over many seeds, then write a "
+        "self-contained HTML report (OUT/report.html) and a Markdown version (OUT/report.md), "
+        "organised by the tutorial's sections. Runs are kept in OUT/runs.sqlite: a second "
+        "study reuses them, and an interrupted one resumes where it stopped.",
+        epilog="examples:\n  xorlab study\n  xorlab study --quick --out quick-study\n"
+        "  xorlab study --seeds 500",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_scale_options(p, "xorlab-study")
+    p.set_defaults(func=run, prog="xorlab study")
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The full command, every option explicit, as the report states it."""
+    parts = ["xorlab", "study", "--out", args.out, "--seeds", str(args.seeds), "--engine", args.engine]
+    if args.quick:
+        parts.append("--quick")
+    if args.epochs is not None:
+        parts += ["--epochs", str(args.epochs)]
+    return shlex.join(parts)
+
+
+def section_line(s: Section) -> str:
+    if s.error is not None:
+        return f"[red]✗[/red] {escape(s.title)}: failed: {escape(s.error.splitlines()[0])}"
+    return f"[green]✓[/green] {escape(s.title)} ({plural(s.runs, 'run')}, {s.seconds:.1f} s)"
+
+
+def run(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    check_out_dir(args.prog, out)
+    console, progress = Console(), RunProgress()
+
+    def on_section(s: Section) -> None:
+        progress.stop()  # the bar restarts below the line for the next experiment
+        console.print(section_line(s), highlight=False, soft_wrap=True)
+
+    try:
+        study = run_study(out, scale_from_args(args), args.engine, command_line(args),
+                          progress=progress, on_section=on_section)
+    except KeyboardInterrupt:
+        progress.stop()
+        print(interrupted_message(args.prog, out), file=sys.stderr)
+        return 130
+    finally:
+        progress.stop()
+    html_path, md_path = write_report(study)
+    console.print(f"Report: {html_path} (Markdown: {md_path})", highlight=False, soft_wrap=True)
+    if study.failed:
+        names = ", ".join(s.name for s in study.failed)
+        print(f"{args.prog}: {len(study.failed)} experiment(s) failed: {names} "
+              "(their errors are in the report)", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,56 @@
+"""The Markdown report: the same content as the HTML, figures as relative file links."""
+
+from __future__ import annotations
+
+from ..study import Section, Study
+from .html import TITLE
+from .text import REPLAY_NOTE, cell, columns, evidence_line, files_line, reproduce_items
+
+
+def md_cell(value) -> str:
+    return cell(value).replace("|", "\\|")
+
+
+def table_md(name: str, rows: list[dict]) -> str:
+    if not rows:
+        return f"*{name}: no rows.*"
+    cols = columns(rows)
+    lines = [f"**{name}**", "", "| " + " | ".join(cols) + " |",
+             "|" + "|".join("---" for _ in cols) + "|"]
+    lines += ["| " + " | ".join(md_cell(r.get(c)) for c in cols) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def quote(text: str) -> str:
+    return "\n".join("> " + line for line in text.splitlines())
+
+
+def section_md(s: Section) -> str:
+    parts = [f"## {s.title}"]
+    if s.question:
+        parts.append(quote(s.question))
+    if s.error is not None:
+        first, _, rest = s.error.partition("\n")
+        parts.append(f"**This experiment failed:** `{first}`")
+        parts.append("```\n" + rest.strip() + "\n```")
+    else:
+        parts += ["### Answer", s.findings.answer, "### Evidence"]
+        parts += [table_md(name, rows) for name, rows in s.findings.tables.items()]
+        for path in s.figures:
+            name = path.rsplit("/", 1)[-1].removesuffix(".png")
+            parts.append(f"![{name}]({path})")
+        parts.append(f"*{files_line(s)}*")
+    parts.append(f"*{evidence_line(s)}*")
+    return "\n\n".join(parts)
+
+
+def render_markdown(study: Study) -> str:
+    parts = [f"# {TITLE}", f"xorlab {study.version}, {study.started}, `{study.command}`"]
+    if study.failed:
+        parts.append("**Experiments that failed** (see their sections): "
+                     + ", ".join(s.name for s in study.failed) + ".")
+    parts += [section_md(s) for s in study.sections]
+    parts.append("## How to reproduce")
+    parts.append("\n".join(f"- **{k}**: {v}" for k, v in reproduce_items(study)))
+    parts.append(REPLAY_NOTE)
+    return "\n\n".join(parts) + "\n"

@@ -1,0 +1,170 @@
+"""The results store: exact round trips (NaN included), reuse, chunked commits."""
+
+from __future__ import annotations
+
+import math
+import sqlite3
+
+import numpy as np
+import pytest
+
+from xorlab.config import RunConfig
+from xorlab.engines import ENGINE_VERSIONS, classic
+from xorlab.result import RunResult
+from xorlab.store import Store, chunks, run_key
+
+
+def fake_result(config: RunConfig, nan: bool = False) -> RunResult:
+    """A run with the right shapes whose numbers depend on the config (and may be NaN)."""
+    rng = np.random.default_rng(config.seed)
+    e, h, n = config.epochs, config.hidden, config.inputs
+    train = rng.random((e, 5)).astype(np.float32)
+    test = rng.random(e)
+    if nan:
+        train[-1, 2:] = np.nan
+        test[-1] = np.inf
+    params = {"dense1.weight": rng.random((h, n), dtype=np.float32),
+              "dense1.bias": rng.random(h, dtype=np.float32),
+              "dense2.weight": np.full((1, h), np.nan if nan else 0.5, dtype=np.float32),
+              "dense2.bias": rng.random(1, dtype=np.float32)}
+    return RunResult(config, train, test, rng.integers(0, 501, e), params, engine="classic")
+
+
+class CountingRunner:
+    """Stands in for run_many: records every batch of configs it is asked to train."""
+
+    def __init__(self, nan_seeds=()):
+        self.calls: list[list[RunConfig]] = []
+        self.nan_seeds = set(nan_seeds)
+
+    def __call__(self, configs, engine="auto", on_progress=None):
+        self.calls.append(list(configs))
+        if on_progress is not None:
+            on_progress(len(configs))
+        return [fake_result(c, nan=c.seed in self.nan_seeds) for c in configs]
+
+    @property
+    def trained(self) -> int:
+        return sum(len(c) for c in self.calls)
+
+
+def assert_same_run(a: RunResult, b: RunResult) -> None:
+    assert a.config == b.config
+    for name in ("train_loss", "test_loss", "test_correct"):
+        x, y = getattr(a, name), getattr(b, name)
+        assert x.dtype == y.dtype and x.shape == y.shape
+        np.testing.assert_array_equal(x, y)  # NaN == NaN here
+    assert a.params.keys() == b.params.keys()
+    for k in a.params:
+        assert a.params[k].dtype == b.params[k].dtype
+        np.testing.assert_array_equal(a.params[k], b.params[k])
+
+
+def configs(seeds, **kw):
+    return [RunConfig(seed=s, epochs=3, **kw) for s in seeds]
+
+
+def test_round_trip_keeps_nan_inf_dtypes_and_shapes(tmp_path):
+    runner = CountingRunner(nan_seeds={1})
+    cs = configs([0, 1], activation="tanh", hidden=3)
+    with Store(tmp_path / "runs.sqlite", runner=runner) as store:
+        fresh = store.run(cs, engine="classic")
+    with Store(tmp_path / "runs.sqlite", runner=runner) as store:
+        again = store.run(cs, engine="classic")
+    assert runner.trained == 2
+    for a, b in zip(fresh, again):
+        assert_same_run(a, b)
+    assert math.isnan(again[1].train_loss[-1, 3]) and again[1].diverged and not again[0].diverged
+
+
+def test_status_is_stored_explicitly(tmp_path):
+    with Store(tmp_path / "runs.sqlite", runner=CountingRunner(nan_seeds={1})) as store:
+        store.run(configs([0, 1]), engine="classic")
+    db = sqlite3.connect(tmp_path / "runs.sqlite")
+    rows = dict(db.execute("SELECT seed, status FROM runs"))
+    assert rows == {0: "ok", 1: "diverged"}
+    loss = dict(db.execute("SELECT seed, final_test_loss FROM runs"))
+    assert loss[1] is None and loss[0] is not None
+
+
+def test_real_run_round_trip(tmp_path):
+    config = RunConfig(seed=3, epochs=1, activation="relu", init="uniform", center=True)
+    with Store(tmp_path / "runs.sqlite") as store:
+        [fresh] = store.run([config], engine="classic")
+    with Store(tmp_path / "runs.sqlite") as store:
+        [stored] = store.run([config], engine="classic")
+    assert_same_run(fresh, stored)
+    assert_same_run(stored, classic.train_run(config))
+
+
+def test_results_come_back_in_the_order_asked_and_duplicates_train_once(tmp_path):
+    runner = CountingRunner()
+    cs = configs([5, 2, 5, 9]) + configs([2], activation="relu")
+    with Store(tmp_path / "runs.sqlite", runner=runner) as store:
+        results = store.run(cs, engine="classic")
+    assert [r.config for r in results] == cs
+    assert runner.trained == 4
+
+
+def test_reuse_trains_only_the_missing_runs(tmp_path):
+    runner = CountingRunner()
+    with Store(tmp_path / "runs.sqlite", runner=runner) as store:
+        store.run(configs([0, 1]), engine="classic")
+        store.run(configs([0, 1, 2, 3]), engine="classic")
+        assert [c.seed for c in runner.calls[-1]] == [2, 3]
+        assert runner.trained == 4 and len(store) == 4
+
+
+def test_a_new_engine_version_retrains(tmp_path, monkeypatch):
+    runner = CountingRunner()
+    with Store(tmp_path / "runs.sqlite", runner=runner) as store:
+        store.run(configs([0]), engine="classic")
+        monkeypatch.setitem(ENGINE_VERSIONS, "classic", "test-next")
+        store.run(configs([0]), engine="classic")
+    assert runner.trained == 2
+
+
+def test_the_key_includes_engine_and_version():
+    c = RunConfig(seed=0)
+    assert run_key(c, "classic") != run_key(c, "batched")
+    assert c.key() in run_key(c, "classic")
+
+
+def test_each_chunk_is_committed_before_the_next_trains(tmp_path):
+    path = tmp_path / "runs.sqlite"
+
+    class Interrupting(CountingRunner):
+        def __call__(self, cs, engine="auto", on_progress=None):
+            if self.calls:
+                committed = sqlite3.connect(path).execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+                assert committed == self.trained
+                raise KeyboardInterrupt
+            return super().__call__(cs, engine, on_progress)
+
+    runner = Interrupting()
+    with Store(path, runner=runner) as store:
+        with pytest.raises(KeyboardInterrupt):
+            store.run(configs(range(5)), engine="classic", chunk_runs=2)
+    with Store(path) as store:
+        assert len(store) == 2
+
+
+def test_chunks_keep_batchable_configs_together():
+    cs = [RunConfig(seed=s, activation=a) for s in range(3) for a in ("tanh", "sigmoid")]
+    parts = list(chunks(cs, 3))
+    assert [len(p) for p in parts] == [3, 3]
+    assert all(len({c.activation for c in p}) == 1 for p in parts)
+
+
+def test_configs_without_a_seed_are_refused(tmp_path):
+    with Store(tmp_path / "runs.sqlite", runner=CountingRunner()) as store:
+        with pytest.raises(ValueError, match="seed"):
+            store.run([RunConfig()], engine="classic")
+
+
+def test_progress_counts_reused_and_trained_runs(tmp_path):
+    seen = []
+    with Store(tmp_path / "runs.sqlite", runner=CountingRunner()) as store:
+        store.run(configs([0]), engine="classic")
+        store.run(configs([0, 1, 2]), engine="classic", on_progress=seen.append)
+    assert sum(seen) == 3 and seen[0] == 1
