@@ -137,3 +137,17 @@ def test_ten_thousand_tutorial_runs_fit_in_two_gigabytes():
 def test_batched_engine_requires_seeds():
     with pytest.raises(ValueError, match="seed"):
         run_many([RunConfig(epochs=1)], engine="batched")
+
+
+def test_runs_of_different_activations_batch_together_with_unchanged_numbers(monkeypatch):
+    acts = ["sigmoid", "tanh", "relu", "linear"]
+    configs = [RunConfig(seed=s, activation=acts[s % 4], center=s % 3 == 0, lr=0.05, epochs=1) for s in range(24)]
+    calls = []
+    real = batched.train_batch
+    monkeypatch.setattr(batched, "train_batch", lambda cs, **kw: calls.append(len(cs)) or real(cs, **kw))
+    mixed = run_many(configs, engine="batched")
+    assert len(calls) == 1  # one computation for all four activations
+    for act in acts:
+        alone = run_many([c for c in configs if c.activation == act], engine="batched")
+        for a, b in zip(alone, [r for r in mixed if r.config.activation == act]):
+            assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)

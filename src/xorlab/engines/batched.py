@@ -68,26 +68,57 @@ ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
 }
 
 
-def forward(params: Params, x: torch.Tensor, activation: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+class Mixed(NamedTuple):
+    """Several activations in one batch: run r uses names[k] where masks[k - 1][r]
+    is True, else names[0]. Each activation is computed for every run and the run's
+    own one is selected elementwise, so each run's numbers are exactly those of a
+    batch of its activation alone."""
+
+    names: tuple[str, ...]
+    masks: tuple[torch.Tensor, ...]  # (R,) bool, one per names[1:]
+
+
+Activation = "str | Mixed"
+
+
+def activate(activation, z: torch.Tensor) -> torch.Tensor:
+    if isinstance(activation, str):
+        return ACTIVATIONS[activation][0](z)
+    a = ACTIVATIONS[activation.names[0]][0](z)
+    for name, mask in zip(activation.names[1:], activation.masks):
+        a = torch.where(mask, ACTIVATIONS[name][0](z), a)
+    return a
+
+
+def activation_grad(activation, g: torch.Tensor, z: torch.Tensor, a: torch.Tensor) -> torch.Tensor:
+    if isinstance(activation, str):
+        return ACTIVATIONS[activation][1](g, z, a)
+    g_z = ACTIVATIONS[activation.names[0]][1](g, z, a)
+    for name, mask in zip(activation.names[1:], activation.masks):
+        g_z = torch.where(mask, ACTIVATIONS[name][1](g, z, a), g_z)
+    return g_z
+
+
+def forward(params: Params, x: torch.Tensor, activation) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """x (P, N, R) -> pre-activations z (P, H, R), activations a (P, H, R), outputs (P, R)."""
-    act, _ = ACTIVATIONS[activation]
     z = params.b1 + (x.unsqueeze(1) * params.w1).sum(2)  # (P, H, N, R) summed over N
-    a = act(z)
+    a = activate(activation, z)
     out = params.b2 + (a * params.w2).sum(1)  # (P, R)
     return z, a, out
 
 
 def sgd_step(params: Params, x: torch.Tensor, y: torch.Tensor, lr: torch.Tensor,
-             activation: str) -> tuple[torch.Tensor, Params]:
-    """One SGD step on MSE for every run: x (B, N, R), y (B, R), lr (R,) -> loss (R,), new params."""
-    _, act_grad = ACTIVATIONS[activation]
+             activation) -> tuple[torch.Tensor, Params]:
+    """One SGD step on MSE for every run: x (B, N, R), y (B, R), lr (R,) -> loss (R,), new params.
+
+    activation: a name, or a `Mixed` batch of several."""
     z, a, out = forward(params, x, activation)
     diff = out - y  # (B, R)
     loss = (diff * diff).mean(0)  # (R,)
     g_out = diff * (2.0 / x.shape[0])  # mse_loss backward: 2 (out - y) / B
     g_w2 = (g_out.unsqueeze(1) * a).sum(0)  # (H, R)
     g_b2 = g_out.sum(0)  # (R,)
-    g_z = act_grad(g_out.unsqueeze(1) * params.w2, z, a)  # (B, H, R)
+    g_z = activation_grad(activation, g_out.unsqueeze(1) * params.w2, z, a)  # (B, H, R)
     g_w1 = (g_z.unsqueeze(2) * x.unsqueeze(1)).sum(0)  # (H, N, R)
     g_b1 = g_z.sum(0)  # (H, R)
     step = -lr  # (R,): SGD's p.add_(grad, alpha=-lr)
@@ -96,7 +127,7 @@ def sgd_step(params: Params, x: torch.Tensor, y: torch.Tensor, lr: torch.Tensor,
     return loss, new
 
 
-def evaluate(params: Params, x: torch.Tensor, y: torch.Tensor, activation: str) -> tuple[torch.Tensor, torch.Tensor]:
+def evaluate(params: Params, x: torch.Tensor, y: torch.Tensor, activation) -> tuple[torch.Tensor, torch.Tensor]:
     """x (T, B, N, R), y (T, B, R) -> mean test-batch loss (R,), correct count (R,).
 
     Like the tutorial's test(): the mean over T of each batch's MSE, and a point is
@@ -114,8 +145,18 @@ def evaluate(params: Params, x: torch.Tensor, y: torch.Tensor, activation: str) 
 
 
 def _group_key(c: RunConfig) -> tuple:
-    """Runs that can share one computation: same network shape, budget and precision."""
-    return (c.inputs, c.hidden, c.activation, c.epochs, c.dtype)
+    """Runs that can share one computation: same network shape, budget and precision
+    (activations may differ: see `Mixed`)."""
+    return (c.inputs, c.hidden, c.epochs, c.dtype)
+
+
+def batch_activation(configs: Sequence[RunConfig]):
+    """The batch's activation: its name if all runs share one, else a `Mixed`."""
+    names = tuple(dict.fromkeys(c.activation for c in configs))
+    if len(names) == 1:
+        return names[0]
+    masks = tuple(torch.tensor([c.activation == n for c in configs]) for n in names[1:])
+    return Mixed(names, masks)
 
 
 class RunData(NamedTuple):
@@ -186,42 +227,41 @@ class History(NamedTuple):
 
 def train_batch(configs: Sequence[RunConfig], on_epoch: Callable[[int], None] | None = None,
                 compiled: bool = False) -> History:
-    """Train runs that share (N, H, activation, epochs, dtype) as one batch.
+    """Train runs that share (N, H, epochs, dtype) as one batch.
 
     compiled: run the step and the evaluation through torch.compile (fused C++
     kernels; a one-off compile per activation and precision, cached on disk).
     """
     first = configs[0]
     if any(_group_key(c) != _group_key(first) for c in configs):
-        raise ValueError("a batch must share inputs, hidden, activation, epochs and dtype")
+        raise ValueError("a batch must share inputs, hidden, epochs and dtype")
     if any(c.seed is None for c in configs):
         raise ValueError("the batched engine needs a seed for every run")
     dtype = TORCH_DTYPES[first.dtype]
     data = stack_data(configs, dtype)
     params = initial_params(configs)
     lr = torch.tensor([c.lr for c in configs], dtype=dtype)  # (R,)
-    r, epochs, act = len(configs), first.epochs, first.activation
-    step, test = _kernels(act, compiled)
+    r, epochs, act = len(configs), first.epochs, batch_activation(configs)
+    step, test = _kernels(compiled)
     train_loss = torch.empty((epochs, len(LOGGED_BATCHES), r), dtype=dtype)
     test_loss = torch.empty((epochs, r), dtype=dtype)
     test_correct = torch.empty((epochs, r), dtype=torch.int64)
     with torch.no_grad():
         for epoch in range(epochs):
             for i in range(TRAIN_BATCHES):
-                loss, params = step(params, data.train_x[i], data.train_y[i], lr)
+                loss, params = step(params, data.train_x[i], data.train_y[i], lr, act)
                 if i % LOG_EVERY == 0:
                     train_loss[epoch, i // LOG_EVERY] = loss
-            test_loss[epoch], test_correct[epoch] = test(params, data.test_x, data.test_y)
+            test_loss[epoch], test_correct[epoch] = test(params, data.test_x, data.test_y, act)
             if on_epoch is not None:
                 on_epoch(epoch + 1)
     return History(train_loss, test_loss, test_correct, params)
 
 
 @functools.lru_cache(maxsize=None)
-def _kernels(activation: str, compiled: bool):
-    """The step and evaluation functions for an activation, compiled once per process."""
-    step = functools.partial(sgd_step, activation=activation)
-    test = functools.partial(evaluate, activation=activation)
+def _kernels(compiled: bool):
+    """The step and evaluation functions, compiled once per process if asked."""
+    step, test = sgd_step, evaluate
     if compiled:
         # dynamic: one compiled kernel serves every batch size and network shape.
         step, test = torch.compile(step, dynamic=True), torch.compile(test, dynamic=True)
