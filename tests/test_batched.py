@@ -151,3 +151,29 @@ def test_runs_of_different_activations_batch_together_with_unchanged_numbers(mon
         alone = run_many([c for c in configs if c.activation == act], engine="batched")
         for a, b in zip(alone, [r for r in mixed if r.config.activation == act]):
             assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
+
+
+def test_networks_of_different_sizes_batch_together_with_unchanged_numbers():
+    configs = [RunConfig(seed=s, inputs=n, hidden=h, activation=a, center=s % 2 == 0, lr=0.1, epochs=1)
+               for n in (2, 3) for h in (1, 2, 5) for a in ("sigmoid", "relu") for s in range(2)]
+    together = run_many(configs, engine="batched")
+    for j in range(0, len(configs), 5):
+        alone = run_many([configs[j]], engine="batched")[0]
+        assert together[j].params["dense1.weight"].shape == (configs[j].hidden, configs[j].inputs)
+        assert all(np.array_equal(alone.params[k], together[j].params[k]) for k in alone.params)
+        assert np.array_equal(alone.test_loss, together[j].test_loss)
+
+
+def test_padded_networks_agree_with_the_loop_in_float64():
+    configs = [RunConfig(seed=5, inputs=3, hidden=2, dtype="float64", epochs=3),
+               RunConfig(seed=6, inputs=4, hidden=7, activation="tanh", lr=0.05, dtype="float64", epochs=3)]
+    for config, b in zip(configs, run_many(configs, engine="batched")):
+        assert max_rel_diff(classic.train_run(config), b) < 1e-9
+
+
+def test_small_networks_share_a_batch_and_large_ones_get_their_own():
+    small = [RunConfig(seed=s, inputs=2, hidden=h) for h in (1, 2, 3) for s in range(50)]
+    large = [RunConfig(seed=s, inputs=8, hidden=16) for s in range(5000)]
+    configs = small + large
+    batches = batched.shape_batches(configs, list(range(len(configs))))
+    assert len(batches) == 2 and sorted(batches[0]) == list(range(len(small)))

@@ -30,7 +30,7 @@ FILENAME = "runs.sqlite"
 
 # Runs trained (and committed) together. Big enough that the batched engine works on
 # full batches, small enough that an interruption loses seconds, not minutes.
-CHUNK_RUNS = 2000
+CHUNK_RUNS = 4096
 
 # Bumped whenever the table below changes; a store of another version is refused, not
 # misread.
@@ -89,7 +89,7 @@ def run_key(config: RunConfig, engine: str) -> str:
 def batch_group(config: RunConfig) -> tuple:
     """Configs with equal groups have the same shapes and schedule, so an engine can
     train them as one batch; chunks are cut along these groups."""
-    return (config.inputs, config.hidden, config.epochs, config.dtype,
+    return (config.epochs, config.dtype, config.inputs, config.hidden,
             config.activation, config.init, config.center)
 
 

@@ -108,15 +108,23 @@ def forward(params: Params, x: torch.Tensor, activation) -> tuple[torch.Tensor, 
 
 
 def sgd_step(params: Params, x: torch.Tensor, y: torch.Tensor, lr: torch.Tensor,
-             activation) -> tuple[torch.Tensor, Params]:
+             activation, hmask: torch.Tensor | None = None) -> tuple[torch.Tensor, Params]:
     """One SGD step on MSE for every run: x (B, N, R), y (B, R), lr (R,) -> loss (R,), new params.
 
-    activation: a name, or a `Mixed` batch of several."""
+    activation: a name, or a `Mixed` batch of several. hmask (H, R): for runs padded
+    to a wider hidden layer, keeps their padding units' outgoing weights at zero.
+
+    Padding is exact: a padded input is 0 and meets zero weights, a padded hidden unit
+    has zero weights in and out, so they add exact zeros to every sum (the sums run
+    in index order, padding last), and a run's numbers are those of its own shape.
+    """
     z, a, out = forward(params, x, activation)
     diff = out - y  # (B, R)
     loss = (diff * diff).mean(0)  # (R,)
     g_out = diff * (2.0 / x.shape[0])  # mse_loss backward: 2 (out - y) / B
     g_w2 = (g_out.unsqueeze(1) * a).sum(0)  # (H, R)
+    if hmask is not None:
+        g_w2 = g_w2 * hmask  # act(0) is 0.5 for sigmoid: padding units would learn
     g_b2 = g_out.sum(0)  # (R,)
     g_z = activation_grad(activation, g_out.unsqueeze(1) * params.w2, z, a)  # (B, H, R)
     g_w1 = (g_z.unsqueeze(2) * x.unsqueeze(1)).sum(0)  # (H, N, R)
@@ -145,9 +153,9 @@ def evaluate(params: Params, x: torch.Tensor, y: torch.Tensor, activation) -> tu
 
 
 def _group_key(c: RunConfig) -> tuple:
-    """Runs that can share one computation: same network shape, budget and precision
-    (activations may differ: see `Mixed`)."""
-    return (c.inputs, c.hidden, c.epochs, c.dtype)
+    """Runs that can share one computation: the same epoch budget and precision.
+    Activations may differ (see `Mixed`), and so may network shapes (see `shape_batches`)."""
+    return (c.epochs, c.dtype)
 
 
 def batch_activation(configs: Sequence[RunConfig]):
@@ -169,38 +177,55 @@ class RunData(NamedTuple):
 def stack_data(configs: Sequence[RunConfig], dtype: torch.dtype) -> RunData:
     """Each run's own data stream (its seed, inputs, centring), runs last.
 
-    Filled a few hundred runs at a time so the float64 stream never exists for all
-    runs at once.
+    A run with fewer inputs than the batch's widest gets zeros in the extra input
+    columns (see `shape_batches`). Filled a few hundred runs at a time so the float64
+    stream never exists for all runs at once.
     """
-    r, n = len(configs), configs[0].inputs
+    r, n = len(configs), max(c.inputs for c in configs)
     out = RunData(
-        torch.empty((TRAIN_BATCHES, BATCH_SIZE, n, r), dtype=dtype),
+        torch.zeros((TRAIN_BATCHES, BATCH_SIZE, n, r), dtype=dtype),
         torch.empty((TRAIN_BATCHES, BATCH_SIZE, r), dtype=dtype),
-        torch.empty((TEST_BATCHES, BATCH_SIZE, n, r), dtype=dtype),
+        torch.zeros((TEST_BATCHES, BATCH_SIZE, n, r), dtype=dtype),
         torch.empty((TEST_BATCHES, BATCH_SIZE, r), dtype=dtype),
     )
-    for center in (False, True):
-        idx = [i for i, c in enumerate(configs) if c.center == center]
+    streams: dict[tuple, list[int]] = defaultdict(list)
+    for i, c in enumerate(configs):
+        streams[(c.inputs, c.center)].append(i)
+    for (inputs, center), idx in streams.items():
         for lo in range(0, len(idx), DECODE_CHUNK):
             part = idx[lo : lo + DECODE_CHUNK]
-            d = make_data([configs[i].seed for i in part], n, center)
+            d = make_data([configs[i].seed for i in part], inputs, center)
             cols = torch.as_tensor(part)
             # (R', S, B, N) -> (S, B, N, R'): the cast to float32 rounds as np.float32 does
-            out.train_x[..., cols] = torch.as_tensor(d.train_x).permute(1, 2, 3, 0).to(dtype)
+            out.train_x[:, :, :inputs, cols] = torch.as_tensor(d.train_x).permute(1, 2, 3, 0).to(dtype)
             out.train_y[..., cols] = torch.as_tensor(d.train_y).permute(1, 2, 0).to(dtype)
-            out.test_x[..., cols] = torch.as_tensor(d.test_x).permute(1, 2, 3, 0).to(dtype)
+            out.test_x[:, :, :inputs, cols] = torch.as_tensor(d.test_x).permute(1, 2, 3, 0).to(dtype)
             out.test_y[..., cols] = torch.as_tensor(d.test_y).permute(1, 2, 0).to(dtype)
     return out
 
 
 def initial_params(configs: Sequence[RunConfig]) -> Params:
-    ps = [seeded_parameters(c) for c in configs]
-    return Params(
-        torch.stack([p["dense1.weight"] for p in ps], dim=-1),  # (H, N, R)
-        torch.stack([p["dense1.bias"] for p in ps], dim=-1),  # (H, R)
-        torch.stack([p["dense2.weight"][0] for p in ps], dim=-1),  # (H, R)
-        torch.stack([p["dense2.bias"][0] for p in ps], dim=-1),  # (R,)
-    )
+    """Each run's seeded initial weights, zero-padded to the batch's widest shape."""
+    n, h, r = max(c.inputs for c in configs), max(c.hidden for c in configs), len(configs)
+    dtype = TORCH_DTYPES[configs[0].dtype]
+    p = Params(torch.zeros((h, n, r), dtype=dtype), torch.zeros((h, r), dtype=dtype),
+               torch.zeros((h, r), dtype=dtype), torch.zeros(r, dtype=dtype))
+    for j, c in enumerate(configs):
+        q = seeded_parameters(c)
+        p.w1[: c.hidden, : c.inputs, j] = q["dense1.weight"]
+        p.b1[: c.hidden, j] = q["dense1.bias"]
+        p.w2[: c.hidden, j] = q["dense2.weight"][0]
+        p.b2[j] = q["dense2.bias"][0]
+    return p
+
+
+def hidden_mask(configs: Sequence[RunConfig], dtype: torch.dtype) -> torch.Tensor | None:
+    """(H, R): 1 for a run's own hidden units, 0 for padding; None when nothing is padded."""
+    h = max(c.hidden for c in configs)
+    if all(c.hidden == h for c in configs):
+        return None
+    sizes = torch.tensor([c.hidden for c in configs])
+    return (torch.arange(h)[:, None] < sizes).to(dtype)
 
 
 def run_bytes(c: RunConfig) -> int:
@@ -227,14 +252,14 @@ class History(NamedTuple):
 
 def train_batch(configs: Sequence[RunConfig], on_epoch: Callable[[int], None] | None = None,
                 compiled: bool = False) -> History:
-    """Train runs that share (N, H, epochs, dtype) as one batch.
+    """Train runs that share epochs and dtype as one batch, padded to the widest network.
 
     compiled: run the step and the evaluation through torch.compile (fused C++
     kernels; a one-off compile per activation and precision, cached on disk).
     """
     first = configs[0]
     if any(_group_key(c) != _group_key(first) for c in configs):
-        raise ValueError("a batch must share inputs, hidden, epochs and dtype")
+        raise ValueError("a batch must share epochs and dtype")
     if any(c.seed is None for c in configs):
         raise ValueError("the batched engine needs a seed for every run")
     dtype = TORCH_DTYPES[first.dtype]
@@ -242,6 +267,7 @@ def train_batch(configs: Sequence[RunConfig], on_epoch: Callable[[int], None] | 
     params = initial_params(configs)
     lr = torch.tensor([c.lr for c in configs], dtype=dtype)  # (R,)
     r, epochs, act = len(configs), first.epochs, batch_activation(configs)
+    hmask = hidden_mask(configs, dtype)
     step, test = _kernels(compiled)
     train_loss = torch.empty((epochs, len(LOGGED_BATCHES), r), dtype=dtype)
     test_loss = torch.empty((epochs, r), dtype=dtype)
@@ -249,7 +275,7 @@ def train_batch(configs: Sequence[RunConfig], on_epoch: Callable[[int], None] | 
     with torch.no_grad():
         for epoch in range(epochs):
             for i in range(TRAIN_BATCHES):
-                loss, params = step(params, data.train_x[i], data.train_y[i], lr, act)
+                loss, params = step(params, data.train_x[i], data.train_y[i], lr, act, hmask)
                 if i % LOG_EVERY == 0:
                     train_loss[epoch, i // LOG_EVERY] = loss
             test_loss[epoch], test_correct[epoch] = test(params, data.test_x, data.test_y, act)
@@ -286,13 +312,13 @@ def unstack(configs: Sequence[RunConfig], h: History, engine: str) -> list[RunRe
     return [
         RunResult(
             config=c,
-            train_loss=h.train_loss[..., j].double().numpy(),
-            test_loss=h.test_loss[:, j].double().numpy(),
-            test_correct=h.test_correct[:, j].numpy(),
+            train_loss=h.train_loss[..., j].double().numpy().copy(),
+            test_loss=h.test_loss[:, j].double().numpy().copy(),
+            test_correct=h.test_correct[:, j].numpy().copy(),
             params={
-                "dense1.weight": p.w1[..., j].numpy().copy(),
-                "dense1.bias": p.b1[:, j].numpy().copy(),
-                "dense2.weight": p.w2[:, j].numpy()[None].copy(),
+                "dense1.weight": p.w1[: c.hidden, : c.inputs, j].numpy().copy(),
+                "dense1.bias": p.b1[: c.hidden, j].numpy().copy(),
+                "dense2.weight": p.w2[: c.hidden, j].numpy()[None].copy(),
                 "dense2.bias": p.b2[j : j + 1].numpy().copy(),
             },
             engine=engine,
@@ -301,26 +327,73 @@ def unstack(configs: Sequence[RunConfig], h: History, engine: str) -> list[RunRe
     ]
 
 
-def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[int], None] | None = None,
+# Cost model for batching shapes together (measured on 2 cores, eager float32): a
+# step costs a fixed ~0.3 ms of dispatch plus ~5 ns per element of its largest
+# (B, H, N, R) tensors. Padding a small network into a batch of wider ones costs
+# compute; a batch of its own costs the fixed overhead. `shape_batches` weighs the two.
+STEP_OVERHEAD_NS = 300_000
+ELEMENT_NS = 5
+
+
+def _cost(shapes: dict[tuple[int, int], int]) -> float:
+    """Per-step cost (ns) of one batch holding `runs` runs of each (N, H) shape."""
+    n = max(k[0] for k in shapes)
+    h = max(k[1] for k in shapes)
+    runs = sum(shapes.values())
+    runs += -runs % RUN_ALIGN
+    return STEP_OVERHEAD_NS + ELEMENT_NS * BATCH_SIZE * n * h * runs
+
+
+def shape_batches(configs: Sequence[RunConfig], idx: list[int]) -> list[list[int]]:
+    """Split runs of one (epochs, dtype) group into batches of network shapes.
+
+    Shapes are taken from the smallest up; the next shape joins the current batch
+    when one padded batch is cheaper than two (`_cost`). Padding does not change a
+    run's numbers (see `sgd_step`), so this is purely a question of speed.
+    """
+    by_shape: dict[tuple[int, int], list[int]] = defaultdict(list)
+    for i in idx:
+        by_shape[(configs[i].inputs, configs[i].hidden)].append(i)
+    batches: list[list[int]] = []
+    current: dict[tuple[int, int], int] = {}
+    members: list[int] = []
+    for shape in sorted(by_shape):
+        runs = by_shape[shape]
+        if current and _cost({**current, shape: len(runs)}) > _cost(current) + _cost({shape: len(runs)}):
+            batches.append(members)
+            current, members = {}, []
+        current[shape] = len(runs)
+        members = members + runs
+    if members:
+        batches.append(members)
+    return batches
+
+
+def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[float], None] | None = None,
                compiled: bool = False) -> list[RunResult]:
     """Train every config; results in the order given.
 
-    Runs that share a network shape are batched together, in chunks that fit the
-    memory budget. on_progress gets the runs done since its last call (fractions of
-    runs after each epoch, so long batches show progress).
+    Runs with the same epochs and dtype are batched together, different network
+    shapes padded into one batch where that is faster, in chunks that fit the memory
+    budget. on_progress gets the runs done since its last call (fractions of runs
+    after each epoch, so long batches show progress).
     """
     groups: dict[tuple, list[int]] = defaultdict(list)
     for i, c in enumerate(configs):
         groups[_group_key(c)].append(i)
     results: list[RunResult | None] = [None] * len(configs)
     for idx in groups.values():
-        check_fits_in_memory(configs[idx[0]])
-        size = chunk_size(configs[idx[0]])
-        for lo in range(0, len(idx), size):
-            part = idx[lo : lo + size]
-            batch = [configs[i] for i in part]
-            per_epoch = (lambda e, n=len(part): on_progress(n / batch[0].epochs)) if on_progress else None
-            history = train_batch(padded(batch), on_epoch=per_epoch, compiled=compiled)
-            for i, res in zip(part, unstack(batch, history, "compiled" if compiled else "batched")):
-                results[i] = res
+        for members in shape_batches(configs, idx):
+            widest = max((configs[i] for i in members), key=lambda c: (c.inputs, c.hidden))
+            widest = widest.replace(inputs=max(configs[i].inputs for i in members),
+                                    hidden=max(configs[i].hidden for i in members))
+            check_fits_in_memory(widest)
+            size = chunk_size(widest)
+            for lo in range(0, len(members), size):
+                part = members[lo : lo + size]
+                batch = [configs[i] for i in part]
+                per_epoch = (lambda e, n=len(part): on_progress(n / batch[0].epochs)) if on_progress else None
+                history = train_batch(padded(batch), on_epoch=per_epoch, compiled=compiled)
+                for i, res in zip(part, unstack(batch, history, "compiled" if compiled else "batched")):
+                    results[i] = res
     return results  # type: ignore[return-value]
