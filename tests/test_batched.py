@@ -177,3 +177,10 @@ def test_small_networks_share_a_batch_and_large_ones_get_their_own():
     configs = small + large
     batches = batched.shape_batches(configs, list(range(len(configs))))
     assert len(batches) == 2 and sorted(batches[0]) == list(range(len(small)))
+
+
+def test_large_activation_groups_get_their_own_batches():
+    configs = [RunConfig(seed=s, activation=a) for a in ("sigmoid", "tanh") for s in range(300)]
+    configs += [RunConfig(seed=s, activation=a) for a in ("relu", "linear") for s in range(10)]
+    groups = batched.activation_groups(configs)
+    assert sorted(len(g) for g in groups) == [20, 300, 300]

@@ -35,11 +35,12 @@ def add_parser(sub) -> None:
 
 def command_line(args: argparse.Namespace) -> str:
     """The full command, every option explicit, as the report states it."""
-    parts = ["xorlab", "study", "--out", args.out, "--seeds", str(args.seeds), "--engine", args.engine]
+    scale = scale_from_args(args)
+    parts = ["xorlab", "study", "--out", args.out, "--seeds", str(scale.seeds), "--engine", args.engine]
     if args.quick:
         parts.append("--quick")
-    if args.epochs is not None:
-        parts += ["--epochs", str(args.epochs)]
+    if scale.epochs is not None:
+        parts += ["--epochs", str(scale.epochs)]
     return shlex.join(parts)
 
 

@@ -369,6 +369,29 @@ def shape_batches(configs: Sequence[RunConfig], idx: list[int]) -> list[list[int
     return batches
 
 
+# An activation with at least this many runs gets batches of its own: a mixed batch
+# computes every activation it holds for every run, which pays off only while the
+# fixed cost per step dominates (small batches).
+OWN_BATCH_RUNS = 256
+
+
+def activation_groups(configs: Sequence[RunConfig]) -> list[list[int]]:
+    """Indices grouped by (epochs, dtype); within a group, activations with many runs
+    split off, the rest share a mixed batch."""
+    groups: dict[tuple, list[int]] = defaultdict(list)
+    for i, c in enumerate(configs):
+        groups[_group_key(c)].append(i)
+    out = []
+    for idx in groups.values():
+        by_act: dict[str, list[int]] = defaultdict(list)
+        for i in idx:
+            by_act[configs[i].activation].append(i)
+        mixed = [i for a, members in by_act.items() if len(members) < OWN_BATCH_RUNS for i in members]
+        out += [members for members in by_act.values() if len(members) >= OWN_BATCH_RUNS]
+        out += [mixed] if mixed else []
+    return out
+
+
 def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[float], None] | None = None,
                compiled: bool = False) -> list[RunResult]:
     """Train every config; results in the order given.
@@ -378,11 +401,8 @@ def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[float], None
     budget. on_progress gets the runs done since its last call (fractions of runs
     after each epoch, so long batches show progress).
     """
-    groups: dict[tuple, list[int]] = defaultdict(list)
-    for i, c in enumerate(configs):
-        groups[_group_key(c)].append(i)
     results: list[RunResult | None] = [None] * len(configs)
-    for idx in groups.values():
+    for idx in activation_groups(configs):
         for members in shape_batches(configs, idx):
             widest = max((configs[i] for i in members), key=lambda c: (c.inputs, c.hidden))
             widest = widest.replace(inputs=max(configs[i].inputs for i in members),
