@@ -177,8 +177,9 @@ def decision_maps(result: RunResult, title: str = "") -> Figure:
 def _output_panel(ax, xx, yy, out, cx, cy, corner_out) -> None:
     finite = np.isfinite(out)
     if finite.any():
+        # rasterized: in SVG a mesh of 10^4 cells is one embedded image, not 10^4 paths
         mesh = ax.pcolormesh(xx, yy, np.where(finite, out, np.nan), cmap="RdBu_r", shading="auto",
-                             vmin=np.nanmin(out), vmax=max(np.nanmax(out), np.nanmin(out) + 1e-9))
+                             rasterized=True, vmin=np.nanmin(out), vmax=max(np.nanmax(out), np.nanmin(out) + 1e-9))
         ax.figure.colorbar(mesh, ax=ax, shrink=0.8)
         # round(output) changes at half-integers: these are the net's decision boundaries.
         levels = np.arange(np.floor(np.nanmin(out)) + 0.5, np.nanmax(out), 1.0)[:8]
@@ -192,7 +193,7 @@ def _output_panel(ax, xx, yy, out, cx, cy, corner_out) -> None:
 
 
 def _hidden_panel(ax, xx, yy, hidden, pre, j, activation) -> None:
-    mesh = ax.pcolormesh(xx, yy, hidden, cmap="viridis", shading="auto")
+    mesh = ax.pcolormesh(xx, yy, hidden, cmap="viridis", shading="auto", rasterized=True)
     ax.figure.colorbar(mesh, ax=ax, shrink=0.8)
     if pre.min() < 0 < pre.max():
         ax.contour(xx, yy, pre, levels=[0.0], colors="w", linewidths=1.2, linestyles="--")
