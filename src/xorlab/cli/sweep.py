@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
-from ..config import ACTIVATIONS, DTYPES, INITS, ConfigError
+from ..config import ACTIVATIONS, DTYPES, INITS
 from ..engines import ENGINES
 from ..stats import success_rows
 from ..sweep import CENTER_VALUES, Grid, parse_seeds

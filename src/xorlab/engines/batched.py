@@ -1,16 +1,20 @@
 """The batched engine: R independent runs trained as one computation.
 
-Runs are a leading tensor dimension. Dimensions, named the same everywhere:
-R runs, S train batches per epoch (500), T test batches (50), B batch size (10),
-N inputs, H hidden units.
+Dimensions, named the same everywhere: R runs, S train batches per epoch (500),
+T test batches (50), B batch size (10), N inputs, H hidden units. Runs are the
+innermost (last) dimension: every operation is then elementwise across runs on
+contiguous memory, which PyTorch's CPU kernels vectorise, while the tiny N, H and B
+dimensions are loops around it (batched matrix products over R tiny matrices are far
+slower on a CPU).
 
 A training step is a pure function `(params, x, y, lr) -> (loss, new params)` with
 the gradients of MSE written out by hand, in the order autograd computes them for
-the tutorial's `nn.Module` (so the float64 trajectories agree with the one-run loop
-to ~1e-12). Each run keeps its own seed, data stream, initial weights, init, centring
-and learning rate; runs only share the shape of their network (N, H, activation) and
-their epoch budget. A run that diverges fills its own rows with NaN and touches no
-other run: nothing reduces across the R dimension.
+the tutorial's `nn.Module`, so the float64 trajectories agree with the one-run loop
+to ~1e-14. Each run keeps its own seed, data stream, initial weights, init, centring,
+learning rate, activation and network size; runs in a batch share only their epoch
+budget and precision. Nothing reduces across runs, so a run that diverges fills its
+own entries with NaN and touches no other, and a run's numbers are the same whichever
+runs share its batch (tested bit for bit; see `padded`, `Mixed`, `sgd_step`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,6 @@ import functools
 from collections import defaultdict
 from typing import Callable, NamedTuple, Sequence
 
-import numpy as np
 import torch
 
 from ..config import BATCH_SIZE, LOG_EVERY, TEST_BATCHES, TRAIN_BATCHES, RunConfig, check_fits_in_memory
@@ -76,9 +79,6 @@ class Mixed(NamedTuple):
 
     names: tuple[str, ...]
     masks: tuple[torch.Tensor, ...]  # (R,) bool, one per names[1:]
-
-
-Activation = "str | Mixed"
 
 
 def activate(activation, z: torch.Tensor) -> torch.Tensor:
