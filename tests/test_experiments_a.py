@@ -28,7 +28,7 @@ from xorlab.stats import wilson
 
 from conftest import ROOT
 
-TUTORIAL = (ROOT.parent / "shared" / "seed" / "000_4f15fad61cf45974.txt").read_text(errors="replace")
+TUTORIAL_TEXT = ROOT.parent / "shared" / "seed" / "000_4f15fad61cf45974.txt"
 TINY = Scale(seeds=2, epochs=1)
 EXPERIMENTS = ("activation", "init", "centering")
 CELLS = {"activation": 4, "init": 6, "centering": 12}
@@ -277,11 +277,13 @@ def test_grids_coincide_so_shared_cells_are_trained_once(tiny):
     assert len(lab.cache) == len(centering) + TINY.seeds  # + the linear control
 
 
+@pytest.mark.skipif(not TUTORIAL_TEXT.exists(), reason=f"the tutorial's text is not present at {TUTORIAL_TEXT}")
 @pytest.mark.parametrize("name", EXPERIMENTS)
 def test_experiment_states_the_tutorials_section_and_question(name):
+    tutorial = TUTORIAL_TEXT.read_text(errors="replace")
     exp = get(name)
-    assert f"**{exp.title}**" in TUTORIAL
-    assert exp.question in TUTORIAL
+    assert f"**{exp.title}**" in tutorial
+    assert exp.question in tutorial
 
 
 @pytest.mark.parametrize("name", EXPERIMENTS)
