@@ -13,7 +13,7 @@ from rich.table import Table
 from ..config import ACTIVATIONS, DTYPES, INITS
 from ..engines import ENGINES
 from ..stats import success_rows
-from ..sweep import CENTER_VALUES, Grid, parse_seeds
+from ..sweep import CENTER_VALUES, Grid, parse_seeds, run_chunks
 from .options import int_at_least, positive_float
 
 
@@ -78,8 +78,6 @@ def summary_table(results, grid: Grid) -> Table:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..sweep import run_chunks
-
     grid = build_grid(args)
     configs = grid.configs()  # validates every value before anything runs
     err = Console(stderr=True)
