@@ -14,10 +14,7 @@ from rich.text import Text
 from .. import experiments
 from ..engines import ENGINES
 from ..experiments.base import Scale
-from ..progress import RunProgress
-from ..report.text import cell, columns
 from ..store import FILENAME, Store, StoreError
-from ..study import Section, run_section
 from .options import int_at_least
 
 
@@ -49,6 +46,8 @@ def scale_from_args(args: argparse.Namespace) -> Scale:
 
 
 def table(name: str, rows: list[dict]) -> Table:
+    from ..report.text import cell, columns
+
     t = Table(title=escape(name), title_justify="left")
     cols = columns(rows)
     text = [[cell(r.get(c)) for c in cols] for r in rows]
@@ -61,7 +60,7 @@ def table(name: str, rows: list[dict]) -> Table:
     return t
 
 
-def print_section(console: Console, section: Section) -> None:
+def print_section(console: Console, section) -> None:
     console.rule(escape(section.title))
     for name, rows in section.findings.tables.items():
         t = table(name, rows)
@@ -118,6 +117,11 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.prog}: error: unknown experiment {args.name!r} ({choices})")
     out = Path(args.out)
     check_out_dir(args.prog, out)
+    # The study machinery (figures, statistics) loads only when a command needs it,
+    # so that `xorlab train` and `--help` start fast.
+    from ..progress import RunProgress
+    from ..study import run_section
+
     console, progress = Console(), RunProgress()
     try:
         with Store(out / FILENAME) as store:

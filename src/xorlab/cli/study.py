@@ -10,10 +10,6 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from ..progress import RunProgress
-from ..report import write_report
-from ..report.text import plural
-from ..study import Section, run_study
 from .experiment import add_scale_options, check_out_dir, interrupted_message, scale_from_args
 
 
@@ -44,7 +40,9 @@ def command_line(args: argparse.Namespace) -> str:
     return shlex.join(parts)
 
 
-def section_line(s: Section) -> str:
+def section_line(s) -> str:
+    from ..report.text import plural
+
     if s.error is not None:
         return f"[red]✗[/red] {escape(s.title)}: failed: {escape(s.error.splitlines()[0])}"
     return f"[green]✓[/green] {escape(s.title)} ({plural(s.runs, 'run')}, {s.seconds:.1f} s)"
@@ -53,9 +51,13 @@ def section_line(s: Section) -> str:
 def run(args: argparse.Namespace) -> int:
     out = Path(args.out)
     check_out_dir(args.prog, out)
+    from ..progress import RunProgress
+    from ..report import write_report
+    from ..study import run_study
+
     console, progress = Console(), RunProgress()
 
-    def on_section(s: Section) -> None:
+    def on_section(s) -> None:
         progress.stop()  # the bar restarts below the line for the next experiment
         console.print(section_line(s), highlight=False, soft_wrap=True)
 

