@@ -404,9 +404,8 @@ def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[float], None
     results: list[RunResult | None] = [None] * len(configs)
     for idx in activation_groups(configs):
         for members in shape_batches(configs, idx):
-            widest = max((configs[i] for i in members), key=lambda c: (c.inputs, c.hidden))
-            widest = widest.replace(inputs=max(configs[i].inputs for i in members),
-                                    hidden=max(configs[i].hidden for i in members))
+            widest = configs[members[0]].replace(inputs=max(configs[i].inputs for i in members),
+                                                 hidden=max(configs[i].hidden for i in members))
             check_fits_in_memory(widest)
             size = chunk_size(widest)
             for lo in range(0, len(members), size):
