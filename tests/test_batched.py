@@ -184,3 +184,27 @@ def test_large_activation_groups_get_their_own_batches():
     configs += [RunConfig(seed=s, activation=a) for a in ("relu", "linear") for s in range(10)]
     groups = batched.activation_groups(configs)
     assert sorted(len(g) for g in groups) == [20, 300, 300]
+
+
+@pytest.mark.parametrize("engine", ["classic", "batched"])
+def test_epoch_snapshots_report_every_run_every_epoch_and_end_at_the_results(engine):
+    """Live views draw from on_epoch: each run once per epoch, the last snapshot equal
+    to the run's final numbers and parameters."""
+    configs = [RunConfig(seed=s, activation=a, hidden=h, epochs=3)
+               for s, a, h in ((1, "sigmoid", 2), (2, "tanh", 3), (3, "relu", 2))]
+    seen: dict[tuple[int, int], object] = {}
+
+    def on_epoch(snap):
+        assert len(snap.test_loss) == len(snap.test_correct) == len(snap.params) == len(snap.indices)
+        for j, i in enumerate(snap.indices):
+            assert (snap.epoch, i) not in seen
+            seen[(snap.epoch, i)] = (snap.test_loss[j], snap.test_correct[j], snap.params[j])
+
+    results = run_many(configs, engine=engine, on_epoch=on_epoch)
+    assert set(seen) == {(e, i) for e in (1, 2, 3) for i in range(len(configs))}
+    for i, r in enumerate(results):
+        for e in (1, 2, 3):
+            loss, correct, _ = seen[(e, i)]
+            assert loss == r.test_loss[e - 1] and correct == r.test_correct[e - 1]
+        params = seen[(3, i)][2]
+        assert all(np.array_equal(params[k], r.params[k]) for k in r.params)

@@ -87,7 +87,7 @@ def run(args: argparse.Namespace) -> int:
     if args.verbose:
         print_preamble(config, data)
 
-    def on_epoch(epoch, losses, test_loss, correct):
+    def on_epoch(epoch, losses, test_loss, correct, _params):
         sys.stdout.write(epoch_text(epoch, losses, test_loss, correct))
         sys.stdout.flush()
 

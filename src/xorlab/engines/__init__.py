@@ -10,7 +10,10 @@ is why each engine's results are stored under its own name.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Sequence
+
+import numpy as np
 
 from ..config import RunConfig
 from ..result import RunResult
@@ -24,6 +27,25 @@ ENGINE_VERSIONS = {"classic": "1", "batched": "1", "compiled": "1"}
 ProgressCallback = Callable[[float], None]  # called with the runs done since the last call
 
 
+@dataclass(frozen=True)
+class EpochSnapshot:
+    """Where some runs stand after an epoch: what a live view draws while they train.
+
+    indices: positions, in the configs given to `run_many`, of the runs in this
+    snapshot (an engine reports the runs it trains together; every run appears once
+    per epoch). Arrays are per run, in `indices` order, copies the caller may keep.
+    """
+
+    epoch: int  # epochs finished, 1-based
+    indices: tuple[int, ...]
+    test_loss: np.ndarray  # (R,) float64: mean test-batch loss after this epoch
+    test_correct: np.ndarray  # (R,) int64
+    params: tuple[dict[str, np.ndarray], ...]  # each run's parameters, named as RunResult.params
+
+
+EpochCallback = Callable[[EpochSnapshot], None]
+
+
 def resolve(engine: str) -> str:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
@@ -31,16 +53,35 @@ def resolve(engine: str) -> str:
 
 
 def run_many(configs: Sequence[RunConfig], engine: str = "auto",
-             on_progress: ProgressCallback | None = None) -> list[RunResult]:
-    """Train every config (each with its own seed); results in the order given."""
+             on_progress: ProgressCallback | None = None,
+             on_epoch: EpochCallback | None = None) -> list[RunResult]:
+    """Train every config (each with its own seed); results in the order given.
+
+    on_epoch, when given, receives an `EpochSnapshot` after every epoch of every group
+    of runs trained together; it costs a copy of the runs' parameters per epoch, so
+    only live views ask for it.
+    """
     name = resolve(engine)
     if name in ("batched", "compiled"):
         from . import batched
 
-        return batched.train_runs(configs, on_progress=on_progress, compiled=name == "compiled")
+        return batched.train_runs(configs, on_progress=on_progress, compiled=name == "compiled",
+                                  on_epoch=on_epoch)
     results = []
-    for config in configs:
-        results.append(classic.train_run(config))
+    for i, config in enumerate(configs):
+        results.append(classic.train_run(config, on_epoch=_classic_snapshots(i, on_epoch)))
         if on_progress is not None:
             on_progress(1)
     return results
+
+
+def _classic_snapshots(index: int, on_epoch: EpochCallback | None):
+    """classic.train_run's per-epoch callback, turned into snapshots of one run."""
+    if on_epoch is None:
+        return None
+
+    def report(epoch, _train_losses, test_loss, correct, params):
+        on_epoch(EpochSnapshot(epoch, (index,), np.array([test_loss]), np.array([correct], dtype=np.int64),
+                               (params,)))
+
+    return report

@@ -23,12 +23,14 @@ import functools
 from collections import defaultdict
 from typing import Callable, NamedTuple, Sequence
 
+import numpy as np
 import torch
 
 from ..config import BATCH_SIZE, LOG_EVERY, TEST_BATCHES, TRAIN_BATCHES, RunConfig, check_fits_in_memory
 from ..data import DECODE_CHUNK, make_data
 from ..model import TORCH_DTYPES, seeded_parameters
 from ..result import LOGGED_BATCHES, RunResult
+from . import EpochSnapshot
 
 RUN_ALIGN = 64  # runs per batch are padded to a multiple of this; see `padded`
 MEMORY_BUDGET = 1 << 30  # bytes of run data and state per batch; larger sweeps are chunked
@@ -250,10 +252,12 @@ class History(NamedTuple):
     params: Params
 
 
-def train_batch(configs: Sequence[RunConfig], on_epoch: Callable[[int], None] | None = None,
+def train_batch(configs: Sequence[RunConfig], on_epoch: Callable[[int, History], None] | None = None,
                 compiled: bool = False) -> History:
     """Train runs that share epochs and dtype as one batch, padded to the widest network.
 
+    on_epoch(epochs_done, history so far): the history's arrays are filled up to that
+    epoch and its params are the current ones (views: copy what you keep).
     compiled: run the step and the evaluation through torch.compile (fused C++
     kernels; a one-off compile per activation and precision, cached on disk).
     """
@@ -280,7 +284,7 @@ def train_batch(configs: Sequence[RunConfig], on_epoch: Callable[[int], None] | 
                     train_loss[epoch, i // LOG_EVERY] = loss
             test_loss[epoch], test_correct[epoch] = test(params, data.test_x, data.test_y, act)
             if on_epoch is not None:
-                on_epoch(epoch + 1)
+                on_epoch(epoch + 1, History(train_loss, test_loss, test_correct, params))
     return History(train_loss, test_loss, test_correct, params)
 
 
@@ -306,25 +310,41 @@ def padded(configs: Sequence[RunConfig]) -> list[RunConfig]:
     return list(configs) + [configs[-1]] * extra
 
 
+def run_params(p: Params, c: RunConfig, j: int) -> dict[str, np.ndarray]:
+    """Run j's own parameters (its padding cut off), copied, named as RunResult.params."""
+    return {
+        "dense1.weight": p.w1[: c.hidden, : c.inputs, j].numpy().copy(),
+        "dense1.bias": p.b1[: c.hidden, j].numpy().copy(),
+        "dense2.weight": p.w2[: c.hidden, j].numpy()[None].copy(),
+        "dense2.bias": p.b2[j : j + 1].numpy().copy(),
+    }
+
+
 def unstack(configs: Sequence[RunConfig], h: History, engine: str) -> list[RunResult]:
     """Split a batch's history into one RunResult per run."""
-    p = h.params
     return [
         RunResult(
             config=c,
             train_loss=h.train_loss[..., j].double().numpy().copy(),
             test_loss=h.test_loss[:, j].double().numpy().copy(),
             test_correct=h.test_correct[:, j].numpy().copy(),
-            params={
-                "dense1.weight": p.w1[: c.hidden, : c.inputs, j].numpy().copy(),
-                "dense1.bias": p.b1[: c.hidden, j].numpy().copy(),
-                "dense2.weight": p.w2[: c.hidden, j].numpy()[None].copy(),
-                "dense2.bias": p.b2[j : j + 1].numpy().copy(),
-            },
+            params=run_params(h.params, c, j),
             engine=engine,
         )
         for j, c in enumerate(configs)
     ]
+
+
+def snapshot(configs: Sequence[RunConfig], part: Sequence[int], epoch: int, h: History) -> EpochSnapshot:
+    """The live view of a batch after `epoch` epochs (its real runs, not the padding)."""
+    r = len(part)
+    return EpochSnapshot(
+        epoch=epoch,
+        indices=tuple(part),
+        test_loss=h.test_loss[epoch - 1, :r].double().numpy().copy(),
+        test_correct=h.test_correct[epoch - 1, :r].numpy().copy(),
+        params=tuple(run_params(h.params, configs[i], j) for j, i in enumerate(part)),
+    )
 
 
 # Cost model for batching shapes together (measured on 2 cores, eager float32): a
@@ -392,14 +412,30 @@ def activation_groups(configs: Sequence[RunConfig]) -> list[list[int]]:
     return out
 
 
+def _epoch_callback(configs: Sequence[RunConfig], part: list[int], on_progress, on_epoch):
+    """train_batch's per-epoch callback: progress in fractions of runs, and snapshots."""
+    if on_progress is None and on_epoch is None:
+        return None
+    epochs = configs[part[0]].epochs
+
+    def report(epoch: int, h: History) -> None:
+        if on_progress is not None:
+            on_progress(len(part) / epochs)
+        if on_epoch is not None:
+            on_epoch(snapshot(configs, part, epoch, h))
+
+    return report
+
+
 def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[float], None] | None = None,
-               compiled: bool = False) -> list[RunResult]:
+               compiled: bool = False, on_epoch: Callable[[EpochSnapshot], None] | None = None) -> list[RunResult]:
     """Train every config; results in the order given.
 
     Runs with the same epochs and dtype are batched together, different network
     shapes padded into one batch where that is faster, in chunks that fit the memory
     budget. on_progress gets the runs done since its last call (fractions of runs
-    after each epoch, so long batches show progress).
+    after each epoch, so long batches show progress); on_epoch, an `EpochSnapshot`
+    of each batch after each of its epochs.
     """
     results: list[RunResult | None] = [None] * len(configs)
     for idx in activation_groups(configs):
@@ -411,8 +447,8 @@ def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[float], None
             for lo in range(0, len(members), size):
                 part = members[lo : lo + size]
                 batch = [configs[i] for i in part]
-                per_epoch = (lambda e, n=len(part): on_progress(n / batch[0].epochs)) if on_progress else None
-                history = train_batch(padded(batch), on_epoch=per_epoch, compiled=compiled)
+                history = train_batch(padded(batch), on_epoch=_epoch_callback(configs, part, on_progress, on_epoch),
+                                      compiled=compiled)
                 for i, res in zip(part, unstack(batch, history, "compiled" if compiled else "batched")):
                     results[i] = res
     return results  # type: ignore[return-value]

@@ -18,8 +18,9 @@ from ..data import XorData, make_data, unseeded_data
 from ..model import TORCH_DTYPES, XorNet, build_model
 from ..result import LOGGED_BATCHES, RunResult
 
-# on_epoch(epoch, train_losses (5,), test_loss, test_correct), called after each epoch.
-EpochCallback = Callable[[int, np.ndarray, float, int], None]
+# on_epoch(epoch, train_losses (5,), test_loss, test_correct, params), called after each
+# epoch; params is a copy of the parameters by name, as in RunResult.params.
+EpochCallback = Callable[[int, np.ndarray, float, int, dict], None]
 
 
 def run_data(config: RunConfig) -> XorData:
@@ -61,6 +62,10 @@ def evaluate(model: XorNet, xs: torch.Tensor, ys: torch.Tensor) -> tuple[float, 
     return (total / xs.shape[0]).item(), correct
 
 
+def parameters(model: XorNet) -> dict[str, np.ndarray]:
+    return {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
+
+
 def train_run(config: RunConfig, on_epoch: EpochCallback | None = None, data: XorData | None = None) -> RunResult:
     """Train one run of `config` and return its history. Never raises on divergence."""
     check_fits_in_memory(config)
@@ -77,6 +82,7 @@ def train_run(config: RunConfig, on_epoch: EpochCallback | None = None, data: Xo
         train_loss[epoch] = train_epoch(model, optimizer, train_x, train_y)
         test_loss[epoch], test_correct[epoch] = evaluate(model, test_x, test_y)
         if on_epoch is not None:
-            on_epoch(epoch + 1, train_loss[epoch], float(test_loss[epoch]), int(test_correct[epoch]))
-    params = {name: p.detach().numpy().copy() for name, p in model.named_parameters()}
+            on_epoch(epoch + 1, train_loss[epoch], float(test_loss[epoch]), int(test_correct[epoch]),
+                     parameters(model))
+    params = parameters(model)
     return RunResult(config, train_loss, test_loss, test_correct, params, engine="classic")
