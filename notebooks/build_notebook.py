@@ -110,7 +110,7 @@ SGD with learning rate 0.01 on the mean squared error, one step per mini-batch, 
 steps per epoch. Printed: the tutorial's test report every tenth epoch."""
 
 TRAIN = """\
-def report(epoch, losses, test_loss, correct):
+def report(epoch, losses, test_loss, correct, params):
     if epoch % 10 == 0 or epoch == config.epochs:
         print(f"epoch {epoch:3d}  " + test_block(test_loss, correct).strip())
 
