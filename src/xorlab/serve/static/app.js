@@ -290,7 +290,7 @@ function makeCharts() {
     series: [{ label: "epoch" }, { label: "median accuracy %", stroke: "#2f6db5", width: 2 },
              { label: "seeds at 100% (%)", stroke: "#2e8b57", width: 2 }],
     scales: { x: { time: false }, y: { range: [0, 100] } },
-    axes: [{ label: "epoch" }, { label: "%" }],
+    axes: [{ label: "epoch" }, { label: "%" }], legend: { live: false },
     cursor: { drag: { x: false, y: false } },
   }, [job.x, job.medianAcc, job.perfect], $("accuracy-chart"));
 }
@@ -431,10 +431,11 @@ function drawMaps() {
     const toPx = paintMap(b, (x) => level(model(x).out), s.center);
     const d = job.detail;
     if (d && d.index === job.selected) {
+      g.lineWidth = 0.6; g.strokeStyle = "rgba(0,0,0,0.7)";
       for (let k = 0; k < d.test_x.length; k++) {
         const [px, py] = toPx(d.test_x[k]);
-        g.fillStyle = Math.round(d.test_y[k]) > (s.center ? 0 : 0) ? HIGH : LOW;
-        g.fillRect(px - 1.5, py - 1.5, 3, 3);
+        g.fillStyle = Math.round(d.test_y[k]) > 0 ? HIGH : LOW;
+        g.fillRect(px - 1.5, py - 1.5, 3, 3); g.strokeRect(px - 1.5, py - 1.5, 3, 3);
       }
     }
     for (const c of cs) markCorner(g, toPx(c.x), c.y, Math.round(model(c.x).out) !== Math.round(s.center ? 2 * c.y - 1 : c.y));
@@ -448,8 +449,9 @@ function drawMaps() {
 }
 
 function markCorner(g, [px, py], y, wrong) {
-  g.beginPath(); g.arc(px, py, 6, 0, 2 * Math.PI);
-  g.fillStyle = y ? HIGH : LOW; g.fill(); g.lineWidth = 2; g.strokeStyle = "#111"; g.stroke();
+  g.beginPath(); g.arc(px, py, 9, 0, 2 * Math.PI); g.fillStyle = "#fff"; g.fill();
+  g.lineWidth = 1.5; g.strokeStyle = "#111"; g.stroke();
+  g.beginPath(); g.arc(px, py, 5, 0, 2 * Math.PI); g.fillStyle = y ? HIGH : LOW; g.fill();
   if (wrong) {
     g.strokeStyle = "#c0392b"; g.lineWidth = 3; g.beginPath();
     g.moveTo(px - 8, py - 8); g.lineTo(px + 8, py + 8); g.moveTo(px + 8, py - 8); g.lineTo(px - 8, py + 8); g.stroke();
@@ -519,11 +521,17 @@ function drawHiddenSpace(model, params, cs, s) {
       g.moveTo(...toPx(line[0])); g.lineTo(...toPx(line[1])); g.stroke(); g.restore();
     }
   }
+  const labels = new Map();  // corners that land on one point share a label: "01, 10"
   for (const q of pts) {
     const [px, py] = toPx(q.p);
     g.beginPath(); g.arc(px, py, 6, 0, 2 * Math.PI); g.fillStyle = q.y ? HIGH : LOW; g.fill();
     g.strokeStyle = "#111"; g.lineWidth = 1; g.stroke();
-    if (cs.length <= 8) { g.fillStyle = "#111"; g.fillText(q.k.bits.join(""), px + 8, py - 6); }
+    const at = `${Math.round(px / 6)},${Math.round(py / 6)}`;
+    labels.set(at, [...(labels.get(at) || [px, py]), q.k.bits.join("")]);
+  }
+  if (cs.length <= 8) {
+    g.fillStyle = "#111";
+    for (const [px, py, ...names] of labels.values()) g.fillText(names.join(", "), Math.min(px + 8, w - 60), py - 8);
   }
   $("hidden-caption").textContent = s.hidden === 2
     ? "the corners in hidden-unit space; dashed: the output's boundary, a straight line"
