@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import ipaddress
 import sys
 import webbrowser
@@ -54,6 +55,7 @@ def is_loopback(host: str) -> bool:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
+    from ..engines import resolve
     from ..serve import default_store_path
     from ..serve.app import create_app
     from ..store import Store, StoreError
@@ -64,6 +66,9 @@ def run(args: argparse.Namespace) -> int:
         Store(store).close()  # a bad store file is a one-line error now, not in the first job
     except (OSError, StoreError) as err:
         raise UsageError(f"{args.prog}: error: argument --store: {err}") from None
+    # The default engine's module, loaded now rather than by the first job (a first
+    # epoch sooner on screen).
+    importlib.import_module(f"xorlab.engines.{resolve('auto')}")
     if not is_loopback(args.host):
         print(f"xorlab serve: warning: listening on {args.host}: anyone who can reach this machine "
               "can use the playground (and its CPU)", file=sys.stderr)

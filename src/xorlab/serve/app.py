@@ -28,7 +28,8 @@ from .settings import SettingsError, meta, parse
 MAX_BODY = 4096  # bytes: a job's settings are ~200
 FLUSH_SECONDS = 0.1  # the stream sends what is new at most this often (~10 updates/s)
 PARAMS_SECONDS = 0.5  # every run's latest parameters (for the selected seed's maps)
-MODES_SECONDS = 2.0  # live failure modes: a diagnosis of every run, so less often
+MODES_SECONDS = 2.0  # live failure modes: a diagnosis of every run, so less often,
+MODES_SHARE = 10  # and at most a tenth of the time
 
 STATIC = {  # URL name -> (package file, media type)
     "app.js": ("app.js", "text/javascript"),
@@ -97,6 +98,7 @@ async def job_events(job: Job) -> AsyncIterator[str]:
     job.listeners += 1
     live, cursor, sent_params = Live(), 0, -1
     last_params = last_modes = 0.0
+    modes_every = MODES_SECONDS
     try:
         yield sse("start", job.start_info())
         while True:
@@ -109,9 +111,12 @@ async def job_events(job: Job) -> AsyncIterator[str]:
             if version != sent_params and (now - last_params >= PARAMS_SECONDS or state in FINISHED):
                 sent_params, last_params = version, now
                 yield sse("params", {"params": [params_json(p) for p in params]})
-            if state not in FINISHED and now - last_modes >= MODES_SECONDS and cursor:
-                last_modes = now
-                yield sse("modes", {"modes": await asyncio.to_thread(live_modes, job)})
+            if state not in FINISHED and now - last_modes >= modes_every and cursor:
+                modes = await asyncio.to_thread(live_modes, job)
+                last_modes = time.monotonic()
+                # Diagnosing 500 runs takes most of a second of CPU that training wants too.
+                modes_every = max(MODES_SECONDS, MODES_SHARE * (last_modes - now))
+                yield sse("modes", {"modes": modes})
             if state in FINISHED:
                 snaps, _ = job.read(cursor)
                 if not snaps:

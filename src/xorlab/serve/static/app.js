@@ -1,6 +1,7 @@
 // xorlab playground: controls <-> URL, a job's event stream -> the views.
 // Every draw happens in one requestAnimationFrame callback, at most once per frame and
 // less often for big jobs, so a stream of 500 seeds never blocks the page for long.
+// performance marks "xorlab:ready", "xorlab:train" and "xorlab:first-epoch" time the page.
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -13,8 +14,7 @@ let meta = null;      // GET /api/meta: defaults, ranges, choices, presets
 let job = null;       // the job on screen: its start event, arrays and latest state
 let source = null;    // its EventSource
 let trainedQuery = null;  // the URL query of the settings last trained (for run=1)
-let dirty = false, lastDraw = 0, detailToken = 0;
-window.xorlabFrames = [];  // rAF gaps in ms while a job streams (read by the tests)
+let dirty = false, lastDraw = 0, detailToken = 0, firstEpochMarked = false;
 
 // ---------- controls, presets and the URL ----------
 
@@ -124,6 +124,8 @@ function setStatus(text) { $("status").textContent = text; }
 // ---------- a job: create, stream, stop ----------
 
 async function train() {
+  performance.mark("xorlab:train");
+  firstEpochMarked = false;
   clearMessages();
   const settings = readSettings();
   let response;
@@ -212,9 +214,6 @@ function startView(info) {
   };
   const pick = Number(new URLSearchParams(location.search).get("seed"));
   if (Number.isInteger(pick) && pick - info.seeds[0] >= 0 && pick - info.seeds[0] < R) job.selected = pick - info.seeds[0];
-  window.xorlabTrainedAt = performance.now();
-  window.xorlabFirstEpochAt = null;
-  window.xorlabFrames = [];
   setStatus(`training: epoch 0/${E}`);
   $("job-info").textContent = "";
   $("stop").disabled = false;
@@ -244,20 +243,26 @@ function onEpochs(data) {
   dirty = true;
 }
 
-function medianOf(values) {
-  const v = values.filter((x) => x !== null).sort((a, b) => a - b);
-  if (!v.length) return null;
-  const m = v.length >> 1;
-  return v.length % 2 ? v[m] : (v[m - 1] + v[m]) / 2;
+function medianOf(sorted, n) {
+  if (!n) return null;
+  const m = n >> 1;
+  return n % 2 ? sorted[m] : (sorted[m - 1] + sorted[m]) / 2;
 }
 
 function updateStats() {
+  // Per epoch: the median loss and accuracy, and the share of seeds at 100% (typed
+  // arrays sort numerically and fast: a stored 500-seed job arrives all at once).
+  const R = job.runs, loss = new Float64Array(R), acc = new Float64Array(R);
   for (const e of job.epochsDirty) {
-    const losses = job.loss.map((run) => run[e]);
-    const accs = job.accuracy.map((run) => run[e]).filter((a) => a !== null);
-    job.median[e] = medianOf(losses);
-    job.medianAcc[e] = accs.length ? 100 * medianOf(accs) : null;
-    job.perfect[e] = accs.length ? 100 * accs.filter((a) => a === 1).length / accs.length : null;
+    let nl = 0, na = 0, perfect = 0;
+    for (let i = 0; i < R; i++) {
+      const l = job.loss[i][e], a = job.accuracy[i][e];
+      if (l !== null) loss[nl++] = l;
+      if (a !== null) { acc[na++] = a; if (a === 1) perfect++; }
+    }
+    job.median[e] = medianOf(loss.subarray(0, nl).sort(), nl);
+    job.medianAcc[e] = na ? 100 * medianOf(acc.subarray(0, na).sort(), na) : null;
+    job.perfect[e] = na ? 100 * perfect / na : null;
   }
   job.epochsDirty.clear();
 }
@@ -295,7 +300,16 @@ function makeCharts() {
   }, [job.x, job.medianAcc, job.perfect], $("accuracy-chart"));
 }
 
-function lossData() { return [job.x, ...job.loss, job.median]; }
+// uPlot draws every point of every line: past MAX_POINTS (500 seeds x 200 epochs) the
+// chart shows every stride-th epoch, so one redraw stays within a frame's budget.
+const MAX_POINTS = 100000;
+
+function lossData() {
+  const stride = Math.max(1, Math.ceil(job.runs * job.epochs / MAX_POINTS));
+  if (stride === 1) return [job.x, ...job.loss, job.median];
+  const pick = (a) => { const out = []; for (let e = stride - 1; e < job.epochs; e += stride) out.push(a[e]); return out; };
+  return [pick(job.x), ...job.loss.map(pick), pick(job.median)];
+}
 
 function pickCurve(event) {
   // The seed whose line passes closest (in pixels) to the click, at the epoch under it.
@@ -304,7 +318,7 @@ function pickCurve(event) {
   const top = event.offsetY;
   let best = -1, bestGap = 12;
   for (let i = 0; i < job.runs; i++) {
-    const v = job.loss[i][e];
+    const v = u.data[i + 1][e];
     if (v === null) continue;
     const gap = Math.abs(u.valToPos(v, "y") - top);
     if (gap < bestGap) { best = i; bestGap = gap; }
@@ -375,19 +389,41 @@ const ACT = {
 };
 
 function net(params, activation) {
-  const W1 = params["dense1.weight"], b1 = params["dense1.bias"];
-  const w2 = params["dense2.weight"][0], b2 = params["dense2.bias"][0], f = ACT[activation];
+  // The network as a closure over flat weights; `hidden` is one buffer reused by every
+  // call (read it before the next call), so a 240x240 map allocates almost nothing.
+  const W1 = params["dense1.weight"], b1 = params["dense1.bias"], N = W1[0].length, H = b1.length;
+  const W = Float64Array.from(W1.flat()), w2 = params["dense2.weight"][0], b2 = params["dense2.bias"][0];
+  const f = ACT[activation], hidden = new Float64Array(H), result = { hidden, out: 0 };
   return (x) => {
-    const h = W1.map((row, j) => f(row.reduce((s, w, k) => s + w * x[k], b1[j])));
-    return { hidden: h, out: h.reduce((s, v, j) => s + w2[j] * v, b2) };
+    let out = b2;
+    for (let j = 0; j < H; j++) {
+      let z = b1[j];
+      for (let k = 0; k < N; k++) z += W[j * N + k] * x[k];
+      hidden[j] = f(z);
+      out += w2[j] * hidden[j];
+    }
+    result.out = out;
+    return result;
   };
 }
 
-function colour(t) {  // t in [0, 1]: blue (target low) -> white -> orange (target high)
-  t = Math.max(0, Math.min(1, t));
-  const a = [47, 109, 181], m = [245, 245, 245], b = [217, 115, 13];
-  const [p, q, u] = t < 0.5 ? [a, m, t * 2] : [m, b, (t - 0.5) * 2];
-  return p.map((v, k) => Math.round(v + (q[k] - v) * u));
+// 256 colours from blue (target low) through white to orange (target high).
+const PALETTE = (() => {
+  const p = new Uint8Array(3 * 256), a = [47, 109, 181], m = [245, 245, 245], b = [217, 115, 13];
+  for (let i = 0; i < 256; i++) {
+    const t = i / 255, [from, to, u] = t < 0.5 ? [a, m, t * 2] : [m, b, (t - 0.5) * 2];
+    for (let k = 0; k < 3; k++) p[3 * i + k] = Math.round(from[k] + (to[k] - from[k]) * u);
+  }
+  return p;
+})();
+
+function colourAt(t) {  // t in [0, 1] -> offset into PALETTE
+  return 3 * Math.round(255 * (t > 1 ? 1 : t > 0 ? t : 0));
+}
+
+function colour(t) {
+  const i = colourAt(t);
+  return [PALETTE[i], PALETTE[i + 1], PALETTE[i + 2]];
 }
 
 function corners(n, center) {
@@ -403,12 +439,13 @@ function corners(n, center) {
 function paintMap(canvas, f, center) {
   // f(x) -> value in [0, 1] over the input plane (the same frame as xorlab's figures).
   const g = canvas.getContext("2d"), w = canvas.width, h = canvas.height;
-  const [lo, hi] = center ? [-1.5, 1.6] : [-0.5, 1.6], img = g.createImageData(w, h);
+  const [lo, hi] = center ? [-1.5, 1.6] : [-0.5, 1.6], img = g.createImageData(w, h), x = new Float64Array(2);
   for (let py = 0; py < h; py++) {
+    x[1] = hi - (hi - lo) * py / (h - 1);
     for (let px = 0; px < w; px++) {
-      const x = [lo + (hi - lo) * px / (w - 1), hi - (hi - lo) * py / (h - 1)];
-      const [r, gg, b] = colour(f(x)), o = 4 * (py * w + px);
-      img.data[o] = r; img.data[o + 1] = gg; img.data[o + 2] = b; img.data[o + 3] = 255;
+      x[0] = lo + (hi - lo) * px / (w - 1);
+      const c = colourAt(f(x)), o = 4 * (py * w + px);
+      img.data[o] = PALETTE[c]; img.data[o + 1] = PALETTE[c + 1]; img.data[o + 2] = PALETTE[c + 2]; img.data[o + 3] = 255;
     }
   }
   g.putImageData(img, 0, 0);
@@ -542,12 +579,6 @@ function drawHiddenSpace(model, params, cs, s) {
 // ---------- the draw loop ----------
 
 function frame(now) {
-  if (job && !job.finished && job.epoch > 0) {
-    if (window.xorlabLastFrame !== undefined) window.xorlabFrames.push(now - window.xorlabLastFrame);
-    window.xorlabLastFrame = now;
-  } else {
-    window.xorlabLastFrame = undefined;
-  }
   // Big jobs redraw less often: 500 curves of 1000 epochs are 500k points per draw.
   const points = job ? job.runs * Math.max(job.epoch, 1) : 0;
   const gap = points > 200000 ? 500 : points > 20000 ? 200 : 0;
@@ -558,7 +589,7 @@ function frame(now) {
     accPlot.setData([job.x, job.medianAcc, job.perfect]);
     drawSuccess();
     if (job.mapsDirty) { job.mapsDirty = false; drawMaps(); }
-    if (job.epoch > 0 && window.xorlabFirstEpochAt === null) window.xorlabFirstEpochAt = performance.now();
+    if (job.epoch > 0 && !firstEpochMarked) { firstEpochMarked = true; performance.mark("xorlab:first-epoch"); }
   }
   requestAnimationFrame(frame);
 }
@@ -575,7 +606,7 @@ async function main() {
   showPresetNote();
   requestAnimationFrame(frame);
   document.body.dataset.ready = "1";
-  window.xorlabReadyAt = performance.now();
+  performance.mark("xorlab:ready");
   if (url.run) train();
 }
 
