@@ -310,3 +310,13 @@ def test_serve_refuses_bad_options_in_one_line(run_cli, tmp_path):
         result = run_cli("serve", *args)
         assert result.code == 2 and needle in result.err
         assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err
+
+
+def test_live_failure_modes_of_a_finished_job_are_its_final_ones(tmp_path):
+    from xorlab.serve.jobs import Job, live_modes
+
+    job = Job(Settings(**{**Settings().to_dict(), **TINY, "seeds": 6}))
+    job.run(tmp_path / "store.sqlite")
+    assert job.state == "done"
+    assert live_modes(job) == job.summary["modes"]
+    assert sum(n for _, n in live_modes(job)) == 6

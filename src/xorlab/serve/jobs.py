@@ -103,6 +103,11 @@ class Job:
         with self._lock:
             return self.snapshots[cursor:], self.state
 
+    def copy(self) -> tuple[list[dict], list[dict | None]]:
+        """Every snapshot so far and each run's latest parameters, consistent with each other."""
+        with self._lock:
+            return list(self.snapshots), list(self.params)
+
     def latest_params(self) -> tuple[int, list[dict | None]]:
         with self._lock:
             return self.params_version, list(self.params)
@@ -205,9 +210,7 @@ def summarise(results: Sequence[RunResult]) -> dict[str, Any]:
 
 def live_modes(job: Job) -> list[tuple[str, int]]:
     """Failure modes of the runs as they stand now (their latest parameters and curves)."""
-    with job._lock:
-        snaps = list(job.snapshots)
-        params = list(job.params)
+    snaps, params = job.copy()
     loss: dict[int, list[float]] = {}
     correct: dict[int, list[float]] = {}
     for s in snaps:
