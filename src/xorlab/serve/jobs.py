@@ -32,7 +32,9 @@ from .settings import Settings
 
 ENGINE = "auto"  # the default engine, whichever that is
 MAX_RUNNING = 2  # jobs training at once; more get HTTP 429 (2 cores shared by all)
-KEEP_FINISHED = 20  # finished jobs kept in memory for their results routes
+# Finished jobs kept in memory for their results routes; a 500-seed, 1000-epoch job holds
+# ~32 MB of curves as Python lists, so a few.
+KEEP_FINISHED = 8
 ACCURACY_BINS = 20  # histogram of final accuracy: 5% bins
 
 RUNNING, DONE, STOPPED, ERROR = "running", "done", "stopped", "error"
