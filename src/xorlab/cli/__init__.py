@@ -13,9 +13,9 @@ from typing import Sequence
 
 from .. import __version__
 from ..config import ConfigError
-from . import experiment, quiz, study, sweep, train
+from . import experiment, quiz, serve, study, sweep, train
 
-COMMANDS = [train, sweep, experiment, study, quiz]
+COMMANDS = [train, sweep, experiment, study, quiz, serve]
 
 # The option that sets each config field, to name it in error messages.
 FIELD_FLAGS = {

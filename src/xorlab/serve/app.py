@@ -1,0 +1,237 @@
+"""The playground's routes: the page, its static files, and the JSON API.
+
+Every route reads or writes only the job registry and, through the jobs, the results
+store; the static files are read once from the package and served by name from a
+fixed list, so no request names a path on disk. The API is documented in README.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import time
+from importlib import resources
+from pathlib import Path
+from typing import Any, AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from .. import __version__
+from ..data import make_data
+from .jobs import FINISHED, Busy, Job, Jobs, live_modes, params_json, rate_json
+from .settings import SettingsError, meta, parse
+
+MAX_BODY = 4096  # bytes: a job's settings are ~200
+FLUSH_SECONDS = 0.1  # the stream sends what is new at most this often (~10 updates/s)
+PARAMS_SECONDS = 0.5  # every run's latest parameters (for the selected seed's maps)
+MODES_SECONDS = 2.0  # live failure modes: a diagnosis of every run, so less often,
+MODES_SHARE = 10  # and at most a tenth of the time
+
+STATIC = {  # URL name -> (package file, media type)
+    "app.js": ("app.js", "text/javascript"),
+    "style.css": ("style.css", "text/css"),
+    "uPlot.iife.min.js": ("vendor/uplot/uPlot.iife.min.js", "text/javascript"),
+    "uPlot.min.css": ("vendor/uplot/uPlot.min.css", "text/css"),
+    "uPlot.LICENSE": ("vendor/uplot/LICENSE", "text/plain"),
+    "uPlot.VERSION": ("vendor/uplot/VERSION", "text/plain"),
+}
+
+
+class TooLarge(Exception):
+    pass
+
+
+def error(status: int, message: str, field: str | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"error": message}
+    if field is not None:
+        body["field"] = field
+    return JSONResponse(body, status_code=status)
+
+
+def _load_static() -> dict[str, tuple[bytes, str]]:
+    root = resources.files(__package__) / "static"
+    files = {name: ((root / path).read_bytes(), media) for name, (path, media) in STATIC.items()}
+    files["index.html"] = ((root / "index.html").read_bytes(), "text/html; charset=utf-8")
+    return files
+
+
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
+    length = request.headers.get("content-length")
+    if length is not None and length.isdigit() and int(length) > limit:
+        raise TooLarge
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise TooLarge
+    return body
+
+
+def sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, separators=(',', ':'), allow_nan=False)}\n\n"
+
+
+class Live:
+    """One stream's view of a job: each run's latest accuracy, for the rate so far."""
+
+    def __init__(self) -> None:
+        self.accuracy: dict[int, float] = {}
+        self.epoch = 0
+
+    def update(self, snaps: list[dict]) -> dict[str, Any]:
+        for s in snaps:
+            self.accuracy.update(zip(s["runs"], s["accuracy"]))
+            self.epoch = max(self.epoch, s["epoch"])
+        k = sum(a == 1.0 for a in self.accuracy.values())
+        return {**rate_json(k, len(self.accuracy)), "epoch": self.epoch}
+
+
+async def job_events(job: Job) -> AsyncIterator[str]:
+    """The job's events: `start`, then `epochs` (every snapshot since the last one,
+    with the success rate so far), `params` and `modes` now and then, and finally
+    `done`, `stopped` or `error` with the job's status. A listener that leaves while the
+    job trains, when it was the last, stops the job (a closed tab)."""
+    job.listeners += 1
+    live, cursor, sent_params = Live(), 0, -1
+    last_params = last_modes = 0.0
+    modes_every = MODES_SECONDS
+    try:
+        yield sse("start", job.start_info())
+        while True:
+            snaps, state = job.read(cursor)
+            if snaps:
+                cursor += len(snaps)
+                yield sse("epochs", {"snapshots": snaps, "rate": live.update(snaps)})
+            now = time.monotonic()
+            version, params = job.latest_params()
+            if version != sent_params and (now - last_params >= PARAMS_SECONDS or state in FINISHED):
+                sent_params, last_params = version, now
+                yield sse("params", {"params": [params_json(p) for p in params]})
+            if state not in FINISHED and now - last_modes >= modes_every and cursor:
+                modes = await asyncio.to_thread(live_modes, job)
+                last_modes = time.monotonic()
+                # Diagnosing 500 runs takes most of a second of CPU that training wants too.
+                modes_every = max(MODES_SECONDS, MODES_SHARE * (last_modes - now))
+                yield sse("modes", {"modes": modes})
+            if state in FINISHED:
+                snaps, _ = job.read(cursor)
+                if not snaps:
+                    yield sse(state, job.status())
+                    return
+                continue
+            await asyncio.sleep(FLUSH_SECONDS)
+    finally:
+        job.listeners -= 1
+        if job.listeners == 0 and not job.finished:
+            job.stop()
+
+
+def create_app(store_path: str | Path, max_running: int | None = None) -> Starlette:
+    """The playground as an ASGI app; jobs keep their results in the SQLite file at store_path."""
+    jobs = Jobs(Path(store_path), **({} if max_running is None else {"max_running": max_running}))
+    files = _load_static()
+
+    def static_file(name: str) -> Response:
+        content, media = files[name]
+        return Response(content, media_type=media)
+
+    async def index(request: Request) -> Response:
+        return static_file("index.html")
+
+    async def static(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in STATIC:
+            return error(404, f"no static file {name!r}")
+        return static_file(name)
+
+    async def api_meta(request: Request) -> Response:
+        return JSONResponse({**meta(), "version": __version__})
+
+    async def create_job(request: Request) -> Response:
+        try:
+            data = json.loads(await read_body(request))
+        except TooLarge:
+            return error(413, f"the request body is over {MAX_BODY} bytes")
+        except (ValueError, UnicodeDecodeError):
+            return error(400, "the body must be JSON: an object of settings")
+        try:
+            settings = parse(data)
+        except SettingsError as err:
+            return error(422, str(err), err.field)
+        try:
+            job = jobs.create(settings)
+        except Busy as err:
+            return error(429, str(err))
+        return JSONResponse(job.start_info(), status_code=201)
+
+    def find(request: Request) -> Job | Response:
+        job = jobs.get(request.path_params["job_id"])
+        return job if job is not None else error(404, f"no job {request.path_params['job_id']!r}")
+
+    async def job_status(request: Request) -> Response:
+        job = find(request)
+        return job if isinstance(job, Response) else JSONResponse(job.status())
+
+    async def events(request: Request) -> Response:
+        job = find(request)
+        if isinstance(job, Response):
+            return job
+        return StreamingResponse(job_events(job), media_type="text/event-stream",
+                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+    async def results(request: Request) -> Response:
+        job = find(request)
+        if isinstance(job, Response):
+            return job
+        if job.results is None:
+            return error(409, f"job {job.id} is {job.state}; results come when it is done")
+        modes = [r["mode"] for r in job.summary["runs"]]
+        runs = [{**r.summary(), "mode": m, "replay": job.replay(i)}
+                for i, (r, m) in enumerate(zip(job.results, modes))]
+        return JSONResponse({**job.status(), "results": runs})
+
+    async def run_detail(request: Request) -> Response:
+        job = find(request)
+        if isinstance(job, Response):
+            return job
+        i = request.path_params["index"]
+        if not 0 <= i < len(job.configs):
+            return error(404, f"job {job.id} has runs 0 to {len(job.configs) - 1}")
+        c = job.configs[i]
+        _, params = job.latest_params()
+        data = await asyncio.to_thread(make_data, [c.seed], c.inputs, c.center)
+        x = data.test_x.reshape(-1, c.inputs)  # (500, N)
+        y = data.test_y.reshape(-1)  # (500,)
+        return JSONResponse({"index": i, "seed": c.seed, "replay": job.replay(i), "params": params_json(params[i]),
+                             "test_x": x.round(4).tolist(), "test_y": y.round(4).tolist()})
+
+    async def cancel(request: Request) -> Response:
+        job = find(request)
+        if isinstance(job, Response):
+            return job
+        job.stop()
+        return JSONResponse({"id": job.id, "state": job.state}, status_code=202)
+
+    routes = [
+        Route("/", index),
+        Route("/static/{name}", static),
+        Route("/api/meta", api_meta),
+        Route("/api/jobs", create_job, methods=["POST"]),
+        Route("/api/jobs/{job_id}", job_status),
+        Route("/api/jobs/{job_id}/events", events),
+        Route("/api/jobs/{job_id}/results", results),
+        Route("/api/jobs/{job_id}/runs/{index:int}", run_detail),
+        Route("/api/jobs/{job_id}/cancel", cancel, methods=["POST"]),
+    ]
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        yield
+        await asyncio.to_thread(jobs.stop_all)  # Ctrl-C: training threads end at their next epoch
+
+    app = Starlette(routes=routes, lifespan=lifespan)
+    app.state.jobs = jobs
+    return app

@@ -1,0 +1,322 @@
+"""The playground's API: in-process (Starlette's TestClient), then against a real
+`xorlab serve` on an ephemeral loopback port (started and stopped by a fixture)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from xorlab.data import make_data
+from xorlab.engines import run_many
+from xorlab.serve.settings import INT_RANGES, MAX_WORK, PRESETS, Settings, parse
+from xorlab.study import train_command
+
+import httpx2 as httpx
+from starlette.testclient import TestClient
+
+from xorlab.serve.app import create_app
+
+TINY = {"activation": "tanh", "center": True, "lr": 0.1, "epochs": 3, "seeds": 4, "first_seed": 7}
+
+
+@pytest.fixture
+def client(tmp_path):
+    with TestClient(create_app(tmp_path / "store.sqlite")) as c:
+        yield c
+
+
+def events(client, job_id: str) -> list[tuple[str, dict]]:
+    """Every event of a job's stream, parsed, until the stream ends."""
+    out = []
+    with client.stream("GET", f"/api/jobs/{job_id}/events") as r:
+        assert r.headers["content-type"].startswith("text/event-stream")
+        name = None
+        for line in r.iter_lines():
+            if line.startswith("event: "):
+                name = line[len("event: "):]
+            elif line.startswith("data: "):
+                out.append((name, json.loads(line[len("data: "):])))
+    return out
+
+
+def train(client, settings: dict) -> tuple[dict, list[tuple[str, dict]]]:
+    r = client.post("/api/jobs", json=settings)
+    assert r.status_code == 201, r.text
+    return r.json(), events(client, r.json()["id"])
+
+
+def curves(evs, runs: int, epochs: int) -> tuple[np.ndarray, np.ndarray]:
+    """Test loss and accuracy (runs, epochs) rebuilt from the `epochs` events."""
+    loss, acc = np.full((runs, epochs), np.nan), np.full((runs, epochs), np.nan)
+    for name, data in evs:
+        if name == "epochs":
+            for s in data["snapshots"]:
+                for i, l, a in zip(s["runs"], s["loss"], s["accuracy"]):
+                    loss[i, s["epoch"] - 1] = np.nan if l is None else l
+                    acc[i, s["epoch"] - 1] = a
+    return loss, acc
+
+
+def test_meta_gives_the_ranges_and_presets_the_issue_names(client):
+    m = client.get("/api/meta").json()
+    assert m["ranges"]["lr"] == [1e-4, 10.0]
+    assert m["ranges"]["epochs"] == [1, 1000] and m["ranges"]["inputs"] == [2, 6]
+    assert m["ranges"]["hidden"] == [1, 16] and m["ranges"]["seeds"] == [1, 500]
+    assert m["choices"]["activation"] == ["sigmoid", "tanh", "relu", "linear"]
+    assert list(m["presets"]) == ["tutorial", "exp1", "exp2", "exp3", "exp4", "exp5", "bonus"]
+    for p in m["presets"].values():
+        assert parse(p["settings"]) == Settings(**p["settings"])
+
+
+def test_presets_set_what_the_tutorial_says():
+    assert PRESETS["tutorial"]["settings"] == Settings()
+    assert PRESETS["exp5"]["settings"].first_seed == 42  # "Use random seed 42"
+    assert PRESETS["exp5"]["settings"].activation == "tanh" and PRESETS["exp5"]["settings"].center
+    assert PRESETS["exp2"]["settings"].init == "uniform"
+    assert PRESETS["bonus"]["settings"].inputs == 3
+
+
+def test_a_job_streams_every_epoch_of_every_seed_and_equals_the_engine(client):
+    info, evs = train(client, TINY)
+    names = [n for n, _ in evs]
+    assert names[0] == "start" and names[-1] == "done"
+    settings = Settings(**{**Settings().to_dict(), **TINY})
+    expected = run_many(settings.configs())
+    loss, acc = curves(evs, 4, 3)
+    np.testing.assert_array_equal(loss, np.round([r.test_loss for r in expected], 6))
+    np.testing.assert_array_equal(acc, [r.accuracy for r in expected])
+    summary = evs[-1][1]["summary"]
+    k = sum(r.success for r in expected)
+    assert (summary["rate"]["k"], summary["rate"]["n"]) == (k, 4)
+    assert summary["rate"]["low"] <= k / 4 <= summary["rate"]["high"]
+    assert sum(summary["histogram"]) == 4
+    assert sum(n for _, n in summary["modes"]) == 4
+    assert info["seeds"] == [7, 8, 9, 10]
+
+
+def test_results_and_replay_lines_match_the_library(client):
+    info, _ = train(client, TINY)
+    body = client.get(f"/api/jobs/{info['id']}/results").json()
+    assert body["state"] == "done"
+    configs = Settings(**{**Settings().to_dict(), **TINY}).configs()
+    assert [r["replay"] for r in body["results"]] == [train_command(c) for c in configs]
+    assert body["results"][0]["replay"] == "xorlab train --seed 7 --activation tanh --lr 0.1 --epochs 3 --center"
+    detail = client.get(f"/api/jobs/{info['id']}/runs/2").json()
+    assert detail["seed"] == 9 and detail["replay"] == train_command(configs[2])
+    data = make_data([9], 2, True)
+    np.testing.assert_allclose(detail["test_x"], data.test_x.reshape(-1, 2), atol=1e-4)
+    assert set(detail["params"]) == {"dense1.weight", "dense1.bias", "dense2.weight", "dense2.bias"}
+    assert client.get(f"/api/jobs/{info['id']}/runs/4").status_code == 404
+
+
+def test_a_setting_already_trained_comes_from_the_store(client, monkeypatch):
+    first, evs1 = train(client, TINY)
+    import xorlab.serve.jobs as jobs
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("retrained a stored run")
+
+    monkeypatch.setattr(jobs, "run_many", refuse)
+    second, evs2 = train(client, TINY)
+    assert evs2[-1][0] == "done" and evs2[-1][1]["cached"] == 4
+    np.testing.assert_array_equal(curves(evs1, 4, 3)[0], curves(evs2, 4, 3)[0])
+    assert evs1[-1][1]["summary"] == evs2[-1][1]["summary"]
+
+
+def test_a_diverging_run_is_a_result_with_nulls_not_a_crash(client):
+    _, evs = train(client, {"activation": "relu", "lr": 10, "epochs": 2, "seeds": 2})
+    assert evs[-1][0] == "done"
+    runs = evs[-1][1]["summary"]["runs"]
+    assert any(r["diverged"] for r in runs)
+    assert all(r["final_loss"] is None for r in runs if r["diverged"])
+
+
+BAD = [
+    ("lr", 20, "lr must be a number from 0.0001 to 10"),
+    ("lr", 0, "lr must be a number from 0.0001 to 10"),
+    ("lr", "fast", "lr must be a number"),
+    ("epochs", 0, "epochs must be an integer from 1 to 1000"),
+    ("epochs", 1001, "epochs must be an integer from 1 to 1000"),
+    ("epochs", 2.5, "epochs must be an integer"),
+    ("inputs", 7, "inputs must be an integer from 2 to 6"),
+    ("hidden", 17, "hidden must be an integer from 1 to 16"),
+    ("seeds", 501, "seeds must be an integer from 1 to 500"),
+    ("first_seed", -1, "first_seed must be an integer from 0"),
+    ("activation", "gelu", "activation must be one of sigmoid, tanh, relu, linear"),
+    ("init", "xavier", "init must be one of default, uniform"),
+    ("center", "yes", "center must be true or false"),
+    ("speed", 3, "unknown setting 'speed'"),
+]
+
+
+@pytest.mark.parametrize("field,value,message", BAD, ids=[f"{f}={v}" for f, v, _ in BAD])
+def test_invalid_settings_get_422_naming_the_field_and_range(client, field, value, message):
+    r = client.post("/api/jobs", json={field: value})
+    assert r.status_code == 422
+    assert r.json()["field"] == field and message in r.json()["error"]
+
+
+def test_a_job_too_big_is_refused_before_it_starts(client):
+    r = client.post("/api/jobs", json={"seeds": 500, "epochs": 1000, "hidden": 16, "inputs": 6})
+    assert r.status_code == 422 and r.json()["field"] == "seeds"
+    assert f"{MAX_WORK:,}" in r.json()["error"]
+    assert parse({"seeds": 500, "epochs": 1000}).work == MAX_WORK
+
+
+def test_bad_bodies_are_refused(client):
+    assert client.post("/api/jobs", content=b"{not json").status_code == 400
+    assert client.post("/api/jobs", json=[1, 2]).status_code == 422
+    big = json.dumps({"activation": "tanh", "pad": "x" * 5000})
+    r = client.post("/api/jobs", content=big, headers={"content-type": "application/json"})
+    assert r.status_code == 413
+
+
+def test_static_files_come_from_a_fixed_list(client):
+    assert client.get("/").text.count('data-testid="train"') == 1
+    assert client.get("/static/uPlot.iife.min.js").status_code == 200
+    assert "1.6.32" in client.get("/static/uPlot.VERSION").text
+    for path in ("/static/app.py", "/static/..%2Fapp.py", "/static/vendor/uplot/LICENSE", "/static/../app.py"):
+        assert client.get(path).status_code == 404, path
+
+
+def test_the_page_has_every_testid_the_issue_lists(client):
+    html = client.get("/").text
+    for testid in ("activation", "init", "center", "lr", "epochs", "inputs", "hidden", "seeds", "first-seed",
+                   "preset", "train", "stop", "status", "success-rate", "loss-chart", "boundary", "replay"):
+        assert f'data-testid="{testid}"' in html, testid
+    assert not re.search(r"(src|href)=\"(https?:)?//", html)  # nothing from another host
+
+
+def wait_state(client, job_id: str, states=("stopped", "done", "error"), timeout=60.0) -> dict:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = client.get(f"/api/jobs/{job_id}").json()
+        if status["state"] in states:
+            return status
+        time.sleep(0.05)
+    raise AssertionError(f"job {job_id} still {status['state']} after {timeout} s")
+
+
+def test_cancel_stops_a_job_after_its_epoch_and_too_many_jobs_get_429(tmp_path):
+    with TestClient(create_app(tmp_path / "s.sqlite", max_running=1)) as client:
+        long = client.post("/api/jobs", json={"epochs": 1000, "seeds": 2}).json()
+        busy = client.post("/api/jobs", json={"epochs": 1, "seeds": 1})
+        assert busy.status_code == 429 and "try again" in busy.json()["error"]
+        assert client.post(f"/api/jobs/{long['id']}/cancel").status_code == 202
+        status = wait_state(client, long["id"])
+        assert status["state"] == "stopped" and status["epoch"] < 1000
+        assert client.get(f"/api/jobs/{long['id']}/results").status_code == 409
+        assert client.post("/api/jobs", json={"epochs": 1, "seeds": 1}).status_code == 201
+    assert client.get("/api/jobs/nope").status_code == 404
+
+
+# ---------- a real server: `xorlab serve` in a subprocess ----------
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """`xorlab serve --port 0` on loopback; yields its URL; Ctrl-C (SIGINT) stops it."""
+    store = tmp_path_factory.mktemp("serve") / "store.sqlite"
+    proc = subprocess.Popen([sys.executable, "-m", "xorlab", "serve", "--port", "0", "--store", str(store)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        line = proc.stdout.readline()
+        match = re.search(r"(http://127\.0\.0\.1:\d+/)", line)
+        assert match, f"no URL in {line!r}; stderr: {proc.stderr.read() if proc.poll() is not None else ''}"
+        server_info = {"url": match.group(1), "proc": proc, "store": store, "first_line": line}
+        yield server_info
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+    server_info["returncode"] = proc.returncode
+
+
+def test_serve_prints_its_loopback_url_and_store(server):
+    assert server["first_line"].startswith("xorlab playground: http://127.0.0.1:")
+    assert str(server["store"]) in server["first_line"]
+    r = httpx.get(server["url"] + "api/meta", timeout=10)
+    assert r.status_code == 200 and r.json()["ranges"]["seeds"] == [1, 500]
+
+
+def test_a_real_server_streams_a_job_to_done(server):
+    with httpx.Client(base_url=server["url"], timeout=30) as c:
+        job = c.post("api/jobs", json={**TINY, "seeds": 2}).json()
+        with c.stream("GET", f"api/jobs/{job['id']}/events") as r:
+            names = [line[7:] for line in r.iter_lines() if line.startswith("event: ")]
+        assert names[0] == "start" and "epochs" in names and names[-1] == "done"
+
+
+def test_a_closed_stream_cancels_its_job(server):
+    with httpx.Client(base_url=server["url"], timeout=30) as c:
+        job = c.post("api/jobs", json={"epochs": 1000, "seeds": 2}).json()
+        with c.stream("GET", f"api/jobs/{job['id']}/events") as r:
+            for line in r.iter_lines():
+                if line.startswith("event: epochs"):
+                    break  # the tab closes after its first epoch
+        deadline = time.monotonic() + 30
+        while c.get(f"api/jobs/{job['id']}").json()["state"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        status = c.get(f"api/jobs/{job['id']}").json()
+        assert status["state"] == "stopped" and status["epoch"] < 1000
+
+
+def test_ctrl_c_stops_the_server_cleanly(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-m", "xorlab", "serve", "--port", "0", "--store", str(tmp_path / "s")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        url = re.search(r"http://\S+/", proc.stdout.readline()).group(0)
+        httpx.post(url + "api/jobs", json={"epochs": 1000, "seeds": 2}, timeout=10)  # a job in flight
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0 and "Traceback" not in err
+
+
+def test_serve_warns_when_listening_beyond_loopback(run_cli, monkeypatch, tmp_path):
+    from xorlab.cli import serve
+
+    assert serve.is_loopback("127.0.0.1") and serve.is_loopback("::1") and serve.is_loopback("localhost")
+    assert not serve.is_loopback("0.0.0.0")
+    hosts = []
+    monkeypatch.setattr("uvicorn.Server.run", lambda self: hosts.append(self.config.host))
+    result = run_cli("serve", "--host", "0.0.0.0", "--port", "0", "--store", tmp_path / "s.sqlite")
+    assert result.code == 0 and hosts == ["0.0.0.0"]
+    assert "warning: listening on 0.0.0.0" in result.err
+    result = run_cli("serve", "--port", "0", "--store", tmp_path / "t.sqlite")
+    assert result.code == 0 and hosts[-1] == "127.0.0.1" and "warning" not in result.err
+
+
+def test_serve_refuses_bad_options_in_one_line(run_cli, tmp_path):
+    (tmp_path / "junk.sqlite").write_text("not a database")
+    for args, needle in ((("--port", "70000"), "--port"), (("--store", tmp_path / "junk.sqlite"), "--store")):
+        result = run_cli("serve", *args)
+        assert result.code == 2 and needle in result.err
+        assert len(result.err.strip().splitlines()) == 1 and "Traceback" not in result.err
+
+
+def test_live_failure_modes_of_a_finished_job_are_its_final_ones(tmp_path):
+    from xorlab.serve.jobs import Job, live_modes
+
+    job = Job(Settings(**{**Settings().to_dict(), **TINY, "seeds": 6}))
+    job.run(tmp_path / "store.sqlite")
+    assert job.state == "done"
+    assert live_modes(job) == job.summary["modes"]
+    assert sum(n for _, n in live_modes(job)) == 6
