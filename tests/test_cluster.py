@@ -208,12 +208,12 @@ class Processes:
         return p
 
     def stop_all(self) -> None:
+        """Last started first (workers before their scheduler, which they say goodbye to)."""
         for p in reversed(self.started):
             if p.poll() is None:
                 p.terminate()
-        for p in self.started:
             try:
-                p.wait(timeout=10)
+                p.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 p.kill()
                 p.wait()

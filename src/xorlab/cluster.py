@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
+from concurrent.futures import CancelledError
 from typing import Iterator, Sequence
 
 from . import __version__
@@ -93,6 +94,9 @@ class DaskExecutor:
             wait_for_workers(self.client, address, workers_timeout)
             self.versions = versions()
             check_workers(self.client, self.versions)
+        except (OSError, CancelledError) as err:  # the scheduler went away meanwhile
+            self.client.close()
+            raise ClusterError(f"lost the Dask scheduler at {address!r} ({first_line(err)})") from None
         except BaseException:
             self.client.close()
             raise
@@ -112,7 +116,7 @@ class DaskExecutor:
             left[i] += 1
         parts: dict[int, dict[int, list[RunResult]]] = defaultdict(dict)
         try:
-            for future in as_completed(list(futures)):
+            for future in as_completed(list(futures), loop=self.client.loop):  # not a default client
                 i, t = futures.pop(future)
                 results, seconds = result_of(future)
                 future.release()  # the worker may forget it now
@@ -169,10 +173,15 @@ def check_workers(client, expected: dict[str, str]) -> None:
 
 
 def result_of(future) -> tuple[list[RunResult], float]:
-    """A task's result; a task Dask gave up on (its workers kept dying) is one line."""
+    """A task's result. A task Dask gave up on (its workers kept dying) or a lost
+    scheduler is one line; an error in the task itself is raised as a local run
+    would raise it."""
     from distributed import KilledWorker
 
     try:
         return future.result()
     except KilledWorker as err:
         raise ClusterError(f"a task was lost with every worker that ran it ({first_line(err)})") from None
+    except (OSError, CancelledError) as err:
+        raise ClusterError(f"lost the Dask scheduler ({first_line(err)}); the runs stored so far are "
+                           "kept: run the same command again to resume") from None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 
 from ..cluster import TASK_RUNS
 from ..executor import SCHEDULER_ENV, ClusterError, Executor, make_executor, scheduler_address
@@ -23,7 +24,12 @@ def executor_from_args(args: argparse.Namespace) -> Executor:
     error (one line, exit status 2), found before anything is trained."""
     from . import UsageError
 
+    address = scheduler_address(args.scheduler)
+    if address is not None:
+        # Dask's client logs its reconnection attempts with tracebacks; the command
+        # says what went wrong in one line instead.
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
     try:
-        return make_executor(scheduler_address(args.scheduler), args.task_runs)
+        return make_executor(address, args.task_runs)
     except ClusterError as err:
         raise UsageError(f"{args.prog}: error: {err}") from None
