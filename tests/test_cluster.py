@@ -27,6 +27,7 @@ from xorlab.cluster import DaskExecutor, check_workers, train_task, versions
 from xorlab.config import RunConfig
 from xorlab.engines import run_many
 from xorlab.executor import ClusterError, LocalExecutor, provenance
+from xorlab.experiments.base import Experiment, Findings, Lab, Scale
 from xorlab.store import FILENAME, Store
 
 
@@ -164,24 +165,42 @@ def test_an_interrupted_client_resumes_from_the_store_without_retraining(local_c
     same_results(results, run_many(cs, engine="batched"))
 
 
-def test_a_study_on_the_cluster_resumes_and_reports_like_a_local_one(local_cluster, tmp_path):
-    from xorlab.experiments.base import Scale
+class Tiny(Experiment):
+    """Two activations x the scale's seeds; a table and an answer from the runs, no figures."""
+
+    name, title, question = "tiny", "Experiment 1 (activation units)", "Which activation works best?"
+
+    def run(self, lab, scale):
+        results = lab.run([RunConfig(activation=a, center=c, epochs=scale.budget(2), seed=s)
+                           for a in ("sigmoid", "tanh") for c in (False, True) for s in scale.seed_list()])
+        losses = [r.final_test_loss for r in results]
+        return Findings(answer=f"Best final loss {min(losses)!r}.", tables={"loss": [{"loss": x} for x in losses]})
+
+
+def test_a_study_on_the_cluster_resumes_and_reports_like_a_local_one(local_cluster, tmp_path, monkeypatch):
+    from xorlab import experiments
     from xorlab.study import run_study
 
-    scale = Scale(seeds=2, epochs=1)
-    local = run_study(tmp_path / "local", scale, names=["centering"])
-    with DaskExecutor(local_cluster, task_runs=8) as ex:
-        first = run_study(tmp_path / "cluster", scale, names=["centering"], executor=ex)
+    monkeypatch.setattr(experiments, "get", lambda name: Tiny())
+    scale = Scale(seeds=3, epochs=1)
+    with DaskExecutor(local_cluster, task_runs=4) as ex:
+        first = run_study(tmp_path, scale, names=["tiny"], executor=ex)
         trained = ex.tasks
-    with DaskExecutor(local_cluster, task_runs=8) as ex:
-        again = run_study(tmp_path / "cluster", scale, names=["centering"], executor=ex)
+    # stored under the local engine's keys: a local study on this store trains nothing
+    local = run_study(tmp_path, scale, names=["tiny"], executor=LocalExecutor(refuse))
+    with DaskExecutor(local_cluster, task_runs=4) as ex:
+        again = run_study(tmp_path, scale, names=["tiny"], executor=ex)
         assert ex.tasks == 0  # everything came from the store
-    assert trained > 1
-    for study in (first, again):
+    assert trained == 3  # 12 runs, tasks of 4
+    fresh = Tiny().run(Lab(engine="batched"), scale)  # trained here, no store
+    for study in (first, local, again):
         [section] = study.sections
-        assert section.error is None
-        assert section.findings.answer == local.sections[0].findings.answer
-        assert section.findings.tables == local.sections[0].findings.tables
+        assert section.error is None and section.runs == 12
+        assert section.findings.answer == fresh.answer and section.findings.tables == fresh.tables
+
+
+def refuse(configs, **_):
+    raise AssertionError(f"asked to train {len(configs)} runs that should be stored")
 
 
 def test_check_workers_names_the_mismatch(local_cluster):

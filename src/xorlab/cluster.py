@@ -13,6 +13,7 @@ optional extra `xorlab[cluster]`).
 
 from __future__ import annotations
 
+import socket
 import time
 from collections import defaultdict
 from concurrent.futures import CancelledError
@@ -143,7 +144,22 @@ class DaskExecutor:
         self.close()
 
 
+def probe(address: str, timeout: float) -> None:
+    """Fail at once where nothing listens (before Dask is even imported: Dask's own
+    connect retries a refused port until its timeout). Only plain TCP addresses
+    ('tcp://HOST:PORT' or 'HOST:PORT'); others are left to Dask."""
+    rest = address.removeprefix("tcp://")
+    host, sep, port = rest.rpartition(":")
+    if "://" in rest or not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout).close()
+    except OSError as err:
+        raise ClusterError(f"cannot reach the Dask scheduler at {address!r} ({err.strerror or err})") from None
+
+
 def connect(address: str, timeout: float):
+    probe(address, timeout)
     try:
         from distributed import Client
     except ImportError:
