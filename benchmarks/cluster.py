@@ -114,7 +114,7 @@ def round_trip(address: str, nbytes: int, tasks: int = 200) -> float:
     with Client(address, set_as_default=False) as c:
         c.gather(c.map(payload, [nbytes] * 10, pure=False))  # connections up
         t0 = time.perf_counter()
-        for f in as_completed(c.map(payload, [nbytes] * tasks, pure=False)):
+        for f in as_completed(c.map(payload, [nbytes] * tasks, pure=False), loop=c.loop):
             f.result()
         return (time.perf_counter() - t0) / tasks
 

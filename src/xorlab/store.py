@@ -4,7 +4,10 @@ A run is keyed by its config (which carries its seed), the engine that trained i
 that engine's version (`engines.ENGINE_VERSIONS`), so a re-run reuses finished runs and
 a changed engine retrains. Runs are trained in chunks and each chunk is committed
 before the next starts (WAL journal), so an interrupted study (Ctrl-C, kill -9)
-resumes where it stopped and loses at most the chunk in flight.
+resumes where it stopped and loses at most the chunk in flight. (On a cluster, see
+`executor.py`, chunks train side by side and each is committed as it completes; the
+store is still the only writer.) Each run also records where it was trained (host,
+torch version, CPU capability): see PROVENANCE.
 
 A run's arrays are stored as their raw NumPy bytes, with dtype and shape beside them,
 rather than as numbers, because Python's sqlite3 turns NaN into NULL; a run's status
