@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv in the repository root if missing and install xorlab into it.
 #   scripts/setup.sh          the package and its runtime dependencies
-#   scripts/setup.sh --test   also the test tools, and Debian's chromium (the report tests
+#   scripts/setup.sh --test   also the test tools (Dask distributed included, for the cluster
+#                             tests), and Debian's chromium (the report tests
 #                             open the HTML report in it) when it is missing
 # Idempotent and quick when nothing changed. torch is pinned to the CPU build that
 # this project is developed and tested with; pyproject.toml declares a range.

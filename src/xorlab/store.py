@@ -4,7 +4,10 @@ A run is keyed by its config (which carries its seed), the engine that trained i
 that engine's version (`engines.ENGINE_VERSIONS`), so a re-run reuses finished runs and
 a changed engine retrains. Runs are trained in chunks and each chunk is committed
 before the next starts (WAL journal), so an interrupted study (Ctrl-C, kill -9)
-resumes where it stopped and loses at most the chunk in flight.
+resumes where it stopped and loses at most the chunk in flight. (On a cluster, see
+`executor.py`, chunks train side by side and each is committed as it completes; the
+store is still the only writer.) Each run also records where it was trained (host,
+torch version, CPU capability): see PROVENANCE.
 
 A run's arrays are stored as their raw NumPy bytes, with dtype and shape beside them,
 rather than as numbers, because Python's sqlite3 turns NaN into NULL; a run's status
@@ -24,6 +27,7 @@ import numpy as np
 
 from .config import RunConfig
 from .engines import ENGINE_VERSIONS, ProgressCallback, resolve, run_many
+from .executor import Executor, LocalExecutor
 from .result import RunResult
 
 FILENAME = "runs.sqlite"
@@ -34,7 +38,7 @@ CHUNK_RUNS = 4096
 
 # Bumped whenever the table below changes; a store of another version is refused, not
 # misread.
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -52,9 +56,22 @@ CREATE TABLE IF NOT EXISTS runs (
     layout TEXT NOT NULL,          -- JSON [name, dtype, shape, offset] of each array in `arrays`
     arrays BLOB NOT NULL,          -- train_loss (epochs, 5), test_loss (epochs,),
                                    -- test_correct (epochs,), then each final parameter
-    created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
+    created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    host TEXT,                     -- where it ran (see PROVENANCE); NULL for runs of schema 1
+    torch_version TEXT,
+    cpu_capability TEXT            -- torch.backends.cpu.get_cpu_capability(), e.g. AVX512
 );
 """
+
+# Where each run was trained: a result's extras["provenance"] key -> its column. Float
+# rounding can differ between CPUs with different vector units, so a run's numbers
+# say which machine made them.
+PROVENANCE = {"host": "host", "torch": "torch_version", "cpu_capability": "cpu_capability"}
+
+# Statements that bring a store of an older schema version up to this one.
+MIGRATIONS = {
+    1: [f"ALTER TABLE runs ADD COLUMN {column} TEXT" for column in PROVENANCE.values()],
+}
 
 Runner = Callable[..., list[RunResult]]
 
@@ -107,10 +124,13 @@ class StoreError(ValueError):
 class Store:
     """Runs in an SQLite file; `run` trains only what is missing."""
 
-    def __init__(self, path: str | Path, runner: Runner | None = None):
+    def __init__(self, path: str | Path, runner: Runner | None = None, executor: Executor | None = None):
+        """`executor` trains the missing runs (default: here, by `runner`, itself
+        `run_many` by default); this store is the only writer of its file either way."""
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._runner = runner or run_many
+        self.executor = executor or LocalExecutor(self._runner)
         try:
             self.db = sqlite3.connect(self.path)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -125,10 +145,19 @@ class Store:
             with self.db:
                 self.db.executescript(SCHEMA)
                 self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif version in MIGRATIONS:
+            self._migrate(version)
         elif version != SCHEMA_VERSION:
             self.db.close()
             raise StoreError(f"{self.path} was written by another version of xorlab's store "
                              f"(schema {version}, this is {SCHEMA_VERSION}); use another output folder")
+
+    def _migrate(self, version: int) -> None:
+        with self.db:
+            for v in range(version, SCHEMA_VERSION):
+                for statement in MIGRATIONS[v]:
+                    self.db.execute(statement)
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self.db.close()
@@ -147,9 +176,10 @@ class Store:
         with self.db:
             self.db.executemany(
                 "INSERT OR REPLACE INTO runs (key, config_key, config, seed, engine, engine_version, "
-                "status, final_test_loss, final_correct, final_accuracy, success, layout, arrays) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [row(r, engine) for r in results],
+                "status, final_test_loss, final_correct, final_accuracy, success, layout, arrays, "
+                f"{', '.join(PROVENANCE.values())}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [row(r, engine) + provenance_row(r) for r in results],
             )
 
     def get(self, configs: Sequence[RunConfig], engine: str) -> dict[str, RunResult]:
@@ -181,11 +211,17 @@ class Store:
         missing = {k: c for k, c in zip(keys, configs) if k not in found}
         if on_progress is not None:
             on_progress(sum(k in found for k in keys))
-        for chunk in chunks(list(missing.values()), chunk_runs or CHUNK_RUNS):
-            results = self._runner(chunk, engine=name, on_progress=on_progress)
+        pieces = list(chunks(list(missing.values()), chunk_runs or CHUNK_RUNS))
+        for _, results in self.executor.map(pieces, name, on_progress):  # as each piece completes
             self.put(results, name)
             found.update((run_key(r.config, name), r) for r in results)
         return [found[k] for k in keys]
+
+    def machines(self) -> list[dict[str, str | None]]:
+        """The distinct places (PROVENANCE) the stored runs were trained, with run counts."""
+        cols = ", ".join(PROVENANCE.values())
+        recs = self.db.execute(f"SELECT {cols}, COUNT(*) FROM runs GROUP BY {cols} ORDER BY {cols}")
+        return [{**dict(zip(PROVENANCE, rec[:-1])), "runs": rec[-1]} for rec in recs]
 
 
 def row(r: RunResult, engine: str) -> tuple:
@@ -197,6 +233,11 @@ def row(r: RunResult, engine: str) -> tuple:
     return (run_key(c, engine), c.key(), c.to_json(), c.seed, engine, ENGINE_VERSIONS[engine],
             "diverged" if r.diverged else "ok", final_loss if np.isfinite(final_loss) else None,
             r.final_correct, r.final_accuracy, int(r.success), layout, blob)
+
+
+def provenance_row(r: RunResult) -> tuple:
+    where = r.extras.get("provenance", {})
+    return tuple(where.get(k) for k in PROVENANCE)
 
 
 def from_row(rec: tuple) -> RunResult:

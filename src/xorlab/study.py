@@ -24,6 +24,7 @@ import matplotlib.pyplot as plt  # noqa: E402  (closes experiments' figures once
 from . import __version__, experiments
 from .config import RunConfig
 from .engines import ENGINE_VERSIONS, resolve
+from .executor import Executor
 from .experiments.base import Experiment, Findings, Lab, Scale, write_findings
 from .progress import RunProgress
 from .result import RunResult
@@ -132,12 +133,13 @@ def run_section(exp: Experiment, store: Store, scale: Scale, out_dir: Path, engi
 
 def run_study(out_dir: Path, scale: Scale, engine: str = "auto", command: str = "xorlab study",
               names: Sequence[str] | None = None, progress: RunProgress | None = None,
-              chunk_runs: int | None = None, on_section: Callable[[Section], None] | None = None) -> Study:
+              chunk_runs: int | None = None, on_section: Callable[[Section], None] | None = None,
+              executor: Executor | None = None) -> Study:
     """Every experiment (default: `experiments.names()`, in order) on one store in out_dir;
-    `on_section` is called with each finished section."""
+    `on_section` is called with each finished section; `executor` trains (default: here)."""
     out_dir = Path(out_dir)
     study = new_study(out_dir, scale, engine, command)
-    with Store(out_dir / FILENAME) as store:
+    with Store(out_dir / FILENAME, executor=executor) as store:
         for name in names if names is not None else experiments.names():
             try:
                 exp = experiments.get(name)

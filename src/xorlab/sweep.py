@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from .config import RunConfig
-from .engines import run_many
 from .engines.batched import _group_key, chunk_size
+from .executor import Executor, LocalExecutor, in_order
 from .result import RunResult
 
 CENTER_VALUES = {"raw": False, "centered": True}
@@ -62,17 +62,25 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     return tuple(range(a, b))
 
 
-def run_chunks(configs: Sequence[RunConfig], engine: str = "auto",
-               on_progress=None) -> Iterator[list[RunResult]]:
-    """Results chunk by chunk (runs that batch together, up to a memory-sized chunk),
-    so a caller can save each chunk before the next one starts."""
+def chunk_indices(configs: Sequence[RunConfig]) -> list[list[int]]:
+    """Positions of the configs, cut into chunks of runs that batch together, each
+    up to a memory-sized chunk."""
     order = sorted(range(len(configs)), key=lambda i: _group_key(configs[i]))
-    start = 0
+    pieces, start = [], 0
     while start < len(order):
         key = _group_key(configs[order[start]])
         size = chunk_size(configs[order[start]])
         end = start
         while end < len(order) and end - start < size and _group_key(configs[order[end]]) == key:
             end += 1
-        yield run_many([configs[i] for i in order[start:end]], engine=engine, on_progress=on_progress)
+        pieces.append(order[start:end])
         start = end
+    return pieces
+
+
+def run_chunks(configs: Sequence[RunConfig], engine: str = "auto",
+               on_progress=None, executor: Executor | None = None) -> Iterator[list[RunResult]]:
+    """Results chunk by chunk, in chunk order whatever the executor (default: here),
+    so a caller can save each chunk as it comes."""
+    pieces = [[configs[i] for i in piece] for piece in chunk_indices(configs)]
+    yield from in_order((executor or LocalExecutor()).map(pieces, engine, on_progress))

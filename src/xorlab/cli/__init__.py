@@ -13,6 +13,7 @@ from typing import Sequence
 
 from .. import __version__
 from ..config import ConfigError
+from ..executor import ClusterError
 from . import experiment, quiz, serve, study, sweep, train
 
 COMMANDS = [train, sweep, experiment, study, quiz, serve]
@@ -79,6 +80,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     except ConfigError as err:
         print(config_error_message(getattr(args, "prog", "xorlab"), err), file=sys.stderr)
+        return 2
+    except ClusterError as err:  # a cluster that failed mid-run (connecting is a UsageError)
+        print(f"xorlab: error: {err}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("xorlab: interrupted", file=sys.stderr)

@@ -16,6 +16,7 @@ from ..engines import ENGINES
 from ..experiments.base import Scale
 from ..store import FILENAME, Store, StoreError
 from .options import int_at_least
+from .scheduler import add_cluster_options, executor_from_args
 
 
 def add_scale_options(p: argparse.ArgumentParser, out_default: str) -> None:
@@ -32,6 +33,7 @@ def add_scale_options(p: argparse.ArgumentParser, out_default: str) -> None:
     p.add_argument("--epochs", type=int_at_least(1), default=None,
                    help="override every epoch budget, for tiny trial runs (default: each "
                    "experiment's own, the tutorial's 100 unless it says otherwise)")
+    add_cluster_options(p)
 
 
 # --quick trades the tutorial's 100-epoch budget for speed: every training call of
@@ -123,8 +125,9 @@ def run(args: argparse.Namespace) -> int:
     from ..study import run_section
 
     console, progress = Console(), RunProgress()
+    executor = executor_from_args(args)
     try:
-        with Store(out / FILENAME) as store:
+        with Store(out / FILENAME, executor=executor) as store:
             section = run_section(experiments.get(args.name), store, scale_from_args(args), out,
                                   args.engine, progress)
     except KeyboardInterrupt:
@@ -133,6 +136,7 @@ def run(args: argparse.Namespace) -> int:
         return 130
     finally:
         progress.stop()
+        executor.close()
     if section.error is not None:
         print(f"{args.prog}: {args.name} failed: {section.error}", file=sys.stderr)
         return 1

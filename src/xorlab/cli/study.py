@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from .experiment import add_scale_options, check_out_dir, interrupted_message, scale_from_args
+from .scheduler import executor_from_args
 
 
 def add_parser(sub) -> None:
@@ -56,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     from ..study import run_study
 
     console, progress = Console(), RunProgress()
+    executor = executor_from_args(args)
 
     def on_section(s) -> None:
         progress.stop()  # the bar restarts below the line for the next experiment
@@ -63,13 +65,14 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         study = run_study(out, scale_from_args(args), args.engine, command_line(args),
-                          progress=progress, on_section=on_section)
+                          progress=progress, on_section=on_section, executor=executor)
     except KeyboardInterrupt:
         progress.stop()
         print(interrupted_message(args.prog, out), file=sys.stderr)
         return 130
     finally:
         progress.stop()
+        executor.close()
     html_path, md_path = write_report(study)
     console.print(f"Report: {html_path} (Markdown: {md_path})", highlight=False, soft_wrap=True)
     if study.failed:

@@ -14,6 +14,7 @@ from ..config import ACTIVATIONS, DTYPES, INITS
 from ..engines import ENGINES
 from ..sweep import CENTER_VALUES, Grid, parse_seeds, run_chunks
 from .options import int_at_least, positive_float
+from .scheduler import add_cluster_options, executor_from_args
 
 
 def seeds_arg(text: str) -> tuple[int, ...]:
@@ -52,6 +53,7 @@ def add_parser(sub) -> None:
                    "through torch.compile; auto: batched (default: auto)")
     p.add_argument("--out", metavar="FILE", default=None, help="write JSON Lines to FILE (default: stdout)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table (default: off)")
+    add_cluster_options(p)
     p.set_defaults(func=run, prog="xorlab sweep")
 
 
@@ -82,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
     grid = build_grid(args)
     configs = grid.configs()  # validates every value before anything runs
     err = Console(stderr=True)
+    executor = executor_from_args(args)  # an unusable cluster stops here, before --out is written
     out = open(args.out, "w") if args.out else sys.stdout
     results = []
     progress = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
@@ -89,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with progress:
             task = progress.add_task("runs", total=len(configs))
-            for chunk in run_chunks(configs, args.engine, lambda n: progress.advance(task, n)):
+            for chunk in run_chunks(configs, args.engine, lambda n: progress.advance(task, n), executor):
                 for r in chunk:
                     out.write(json.dumps(r.summary()) + "\n")
                 out.flush()  # each finished chunk is on disk before the next starts
@@ -98,6 +101,7 @@ def run(args: argparse.Namespace) -> int:
         err.print(f"interrupted: {len(results)} of {len(configs)} runs written")
         return 130
     finally:
+        executor.close()  # on a cluster, also cancels tasks still out (Ctrl-C)
         if out is not sys.stdout:
             out.close()
     if not args.quiet:

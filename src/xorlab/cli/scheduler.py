@@ -1,0 +1,35 @@
+"""`--scheduler` and `--task-runs`: the options of commands that can train on a cluster."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from ..cluster import TASK_RUNS
+from ..executor import SCHEDULER_ENV, ClusterError, Executor, make_executor, scheduler_address
+from .options import int_at_least
+
+
+def add_cluster_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                   help="train on the Dask cluster of this scheduler, e.g. tcp://HOST:8786; needs "
+                   f"xorlab[cluster] and the same xorlab and torch on every worker (default: "
+                   f"${SCHEDULER_ENV} if set, else this machine)")
+    p.add_argument("--task-runs", type=int_at_least(1), default=TASK_RUNS, metavar="N",
+                   help=f"runs per cluster task, with --scheduler (default: {TASK_RUNS})")
+
+
+def executor_from_args(args: argparse.Namespace) -> Executor:
+    """The executor the options ask for; a cluster that cannot be used is a usage
+    error (one line, exit status 2), found before anything is trained."""
+    from . import UsageError
+
+    address = scheduler_address(args.scheduler)
+    if address is not None:
+        # Dask's client logs its reconnection attempts with tracebacks; the command
+        # says what went wrong in one line instead.
+        logging.getLogger("distributed").setLevel(logging.CRITICAL)
+    try:
+        return make_executor(address, args.task_runs)
+    except ClusterError as err:
+        raise UsageError(f"{args.prog}: error: {err}") from None
