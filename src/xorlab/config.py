@@ -14,7 +14,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
+from .activations import NAMES
+
+ACTIVATIONS = NAMES  # see activations.py
 INITS = ("default", "uniform")
 DTYPES = ("float32", "float64")
 
