@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from .config import RunConfig
-from .engines import run_many
-from .engines.batched import _group_key, chunk_size
+from .engines import resolve, run_many
+from .engines.plan import MAX_RUNS, plan
 from .result import RunResult
 
 CENTER_VALUES = {"raw": False, "centered": True}
@@ -59,20 +59,14 @@ def parse_seeds(text: str) -> tuple[int, ...]:
         raise ValueError(f"expected a count N or a range A:B of integers (got {text!r})") from None
     if a < 0 or b <= a:
         raise ValueError(f"the range must be non-empty and start at 0 or above (got {text!r})")
+    if b - a > MAX_RUNS:
+        raise ValueError(f"at most {MAX_RUNS:,} seeds in one sweep (got {b - a:,})")
     return tuple(range(a, b))
 
 
 def run_chunks(configs: Sequence[RunConfig], engine: str = "auto",
-               on_progress=None) -> Iterator[list[RunResult]]:
-    """Results chunk by chunk (runs that batch together, up to a memory-sized chunk),
-    so a caller can save each chunk before the next one starts."""
-    order = sorted(range(len(configs)), key=lambda i: _group_key(configs[i]))
-    start = 0
-    while start < len(order):
-        key = _group_key(configs[order[start]])
-        size = chunk_size(configs[order[start]])
-        end = start
-        while end < len(order) and end - start < size and _group_key(configs[order[end]]) == key:
-            end += 1
-        yield run_many([configs[i] for i in order[start:end]], engine=engine, on_progress=on_progress)
-        start = end
+               on_progress=None, pieces: list[list[int]] | None = None) -> Iterator[list[RunResult]]:
+    """Results piece by piece as the planner cuts them (engines/plan.py; `pieces` if
+    already planned), so a caller can save each piece before the next one starts."""
+    for piece in plan(configs, engine=resolve(engine)) if pieces is None else pieces:
+        yield run_many([configs[i] for i in piece], engine=engine, on_progress=on_progress)

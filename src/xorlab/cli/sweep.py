@@ -12,6 +12,8 @@ from rich.table import Table
 
 from ..config import ACTIVATIONS, DTYPES, INITS
 from ..engines import ENGINES
+from ..engines import resolve
+from ..engines.plan import MAX_RUNS, plan
 from ..sweep import CENTER_VALUES, Grid, parse_seeds, run_chunks
 from .options import int_at_least, positive_float
 
@@ -80,7 +82,11 @@ def summary_table(results, grid: Grid) -> Table:
 
 def run(args: argparse.Namespace) -> int:
     grid = build_grid(args)
+    if grid.size > MAX_RUNS:
+        raise UsageError(f"{args.prog}: error: argument --seeds: the grid has {grid.size:,} runs, "
+                         f"more than the {MAX_RUNS:,} one sweep may hold (see '{args.prog} --help')")
     configs = grid.configs()  # validates every value before anything runs
+    pieces = plan(configs, engine=resolve(args.engine))  # refuses what cannot fit in memory, before any output
     err = Console(stderr=True)
     out = open(args.out, "w") if args.out else sys.stdout
     results = []
@@ -89,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with progress:
             task = progress.add_task("runs", total=len(configs))
-            for chunk in run_chunks(configs, args.engine, lambda n: progress.advance(task, n)):
+            for chunk in run_chunks(configs, args.engine, lambda n: progress.advance(task, n), pieces):
                 for r in chunk:
                     out.write(json.dumps(r.summary()) + "\n")
                 out.flush()  # each finished chunk is on disk before the next starts

@@ -24,6 +24,15 @@ from ..config import BATCH_SIZE, TEST_BATCHES, TRAIN_BATCHES, ConfigError, RunCo
 from ..data import EXAMPLES
 from .kernels import LANES
 
+# Bounds checked before anything is built: one command's runs (a million configs are
+# about a gigabyte of Python objects and an hour of training), and an experiment's
+# seeds per setting (a study multiplies them by a few dozen settings).
+MAX_RUNS = 1_000_000
+MAX_SEEDS = 100_000
+# The widest network the fused engine takes, in weights per run (H * (N + 2)): its 64
+# lanes make one run cost as much as 64, which for the tutorial's nets is free (SIMD)
+# but for a 100,000-unit layer is minutes per epoch; the classic loop trains those.
+MAX_FUSED_WEIGHTS = 10_000
 DEFAULT_BUDGET = 256 << 20  # bytes per piece: big enough to fill both cores, small enough to commit often
 DEFAULT_MAX_RUNS = 4096  # runs per piece: an interrupted study loses at most one piece (seconds)
 LOGGED = TRAIN_BATCHES // 100  # train losses logged per epoch (batches 0, 100, ..., 400)
@@ -55,24 +64,26 @@ def lane_bytes(c: RunConfig) -> int:
     return data + history + result + params
 
 
-def thread_bytes(c: RunConfig) -> int:
+def thread_bytes(c: RunConfig, lanes: int = LANES) -> int:
     """Work memory of one thread: a block's activations and gradients, and one run's
     float64 stream while it is decoded."""
-    work = (4 * BATCH_SIZE * c.hidden + 2 * c.hidden * (c.inputs + 3)) * LANES * itemsize(c)
+    work = (4 * BATCH_SIZE * c.hidden + 2 * c.hidden * (c.inputs + 3)) * lanes * itemsize(c)
     return work + EXAMPLES * (c.inputs + 1) * 8
 
 
-def piece_bytes(configs: Sequence[RunConfig], threads: int | None = None) -> int:
-    """The memory model: bytes that training these configs as one piece allocates."""
+def piece_bytes(configs: Sequence[RunConfig], threads: int | None = None, lanes: int = LANES) -> int:
+    """The memory model: bytes that training these configs as one piece allocates,
+    blocks of `lanes` runs padded to full blocks (lanes=1: one run at a time, as the
+    classic loop trains)."""
     blocks: dict[tuple, list[RunConfig]] = defaultdict(list)
     for c in configs:
         blocks[block_key(c)].append(c)
     total = 0
     for members in blocks.values():
-        lanes = math.ceil(len(members) / LANES) * LANES
-        total += lanes * max(lane_bytes(c) for c in members)
+        padded = math.ceil(len(members) / lanes) * lanes
+        total += padded * max(lane_bytes(c) for c in members)
     threads = threads or _threads()
-    return total + threads * max(thread_bytes(c) for c in configs)
+    return total + threads * max(thread_bytes(c, lanes) for c in configs)
 
 
 def _threads() -> int:
@@ -81,14 +92,22 @@ def _threads() -> int:
     return numba.config.NUMBA_NUM_THREADS
 
 
-def check_fits(c: RunConfig, runs: int = 1) -> None:
+def check_width(c: RunConfig) -> None:
+    """Refuse a network too wide for the fused engine's lane blocks (MAX_FUSED_WEIGHTS)."""
+    if c.hidden * (c.inputs + 2) > MAX_FUSED_WEIGHTS:
+        field = "hidden" if c.hidden >= c.inputs else "inputs"
+        raise ConfigError(field, f"inputs={c.inputs}, hidden={c.hidden} is too wide for the fused engine "
+                                 f"(at most {MAX_FUSED_WEIGHTS:,} weights per run); use --engine classic")
+
+
+def check_fits(c: RunConfig, runs: int = 1, lanes: int = LANES) -> None:
     """Refuse, before anything is allocated, a run (or `runs` of it, in one block) that
     cannot fit in the memory available now; name the setting that makes it big."""
-    need = piece_bytes([c] * max(1, runs), threads=1)
+    need = piece_bytes([c] * max(1, runs), threads=1, lanes=lanes)
     have = available_memory_bytes()
     if need > have:
         small = c.replace(epochs=1)
-        field = "epochs" if piece_bytes([small], threads=1) * 4 < need else (
+        field = "epochs" if piece_bytes([small], threads=1, lanes=lanes) * 4 < need else (
             "inputs" if c.inputs * 4 >= c.hidden else "hidden")
         raise ConfigError(
             field,
@@ -97,13 +116,15 @@ def check_fits(c: RunConfig, runs: int = 1) -> None:
         )
 
 
-def plan(configs: Sequence[RunConfig], budget: int = DEFAULT_BUDGET, max_runs: int = DEFAULT_MAX_RUNS) -> list[list[int]]:
+def plan(configs: Sequence[RunConfig], budget: int = DEFAULT_BUDGET, max_runs: int = DEFAULT_MAX_RUNS,
+         engine: str = "fused") -> list[list[int]]:
     """Indices of configs cut into pieces that train independently (see the module doc).
 
     Runs are ordered by group, then activation and shape, keeping the given order
     within each; a piece grows block by block while it stays within `budget` bytes
     and `max_runs` runs (a piece always takes at least one block). Raises ConfigError
-    if a single block cannot fit in the memory available.
+    if a single block cannot fit in the memory available, or (engine "fused") a
+    network is too wide for it.
     """
     if max_runs < 1:
         raise ValueError("max_runs must be at least 1")
@@ -114,6 +135,8 @@ def plan(configs: Sequence[RunConfig], budget: int = DEFAULT_BUDGET, max_runs: i
     for block in _blocks(configs, order, min(LANES, max_runs)):
         c = configs[block[0]]
         check_fits(c, runs=len(block))
+        if engine == "fused":
+            check_width(c)
         cost = LANES * lane_bytes(c)
         same_group = piece and group_key(configs[piece[0]]) == group_key(c)
         if same_group and piece_cost + cost <= budget and len(piece) + len(block) <= max_runs:
