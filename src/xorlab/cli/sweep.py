@@ -83,6 +83,8 @@ def summary_table(results, grid: Grid) -> Table:
 def run(args: argparse.Namespace) -> int:
     grid = build_grid(args)
     if grid.size > MAX_RUNS:
+        from . import UsageError
+
         raise UsageError(f"{args.prog}: error: argument --seeds: the grid has {grid.size:,} runs, "
                          f"more than the {MAX_RUNS:,} one sweep may hold (see '{args.prog} --help')")
     configs = grid.configs()  # validates every value before anything runs

@@ -78,11 +78,15 @@ def piece_bytes(configs: Sequence[RunConfig], threads: int | None = None, lanes:
     blocks: dict[tuple, list[RunConfig]] = defaultdict(list)
     for c in configs:
         blocks[block_key(c)].append(c)
-    total = 0
+    total = lanes_total = 0
     for members in blocks.values():
         padded = math.ceil(len(members) / lanes) * lanes
         total += padded * max(lane_bytes(c) for c in members)
-    threads = threads or _threads()
+        lanes_total += padded
+    # Every block's parameters are padded to the piece's widest network.
+    widest = max(configs, key=lambda c: c.hidden * (c.inputs + 2))
+    total += lanes_total * 4 * (widest.hidden * (widest.inputs + 2) + 1) * itemsize(widest)
+    threads = _threads() if threads is None else threads
     return total + threads * max(thread_bytes(c, lanes) for c in configs)
 
 
