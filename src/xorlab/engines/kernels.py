@@ -152,7 +152,7 @@ def backward(code, g, a, b, h, out, one, zero):
             out[b, h, l] = g[l]
 
 
-@numba.njit(cache=True, fastmath=FASTMATH, error_model="numpy", inline="always")
+@numba.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def forward(code, n_in, n_hid, x, s, b, w1, b1, w2, b2, z, a, out, one, zero):
     """Example x[s, b] (N, L) for L lanes -> z[b], a[b] (H, L), out[b] (L,)."""
     for h in range(n_hid):
@@ -173,7 +173,7 @@ def forward(code, n_in, n_hid, x, s, b, w1, b1, w2, b2, z, a, out, one, zero):
         out[b, l] = b2[l] + out[b, l]
 
 
-@numba.njit(cache=True, fastmath=FASTMATH, error_model="numpy", inline="always")
+@numba.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def sgd_step(code, n_in, n_hid, x, y, s, lr, w1, b1, w2, b2, z, a, out, g, gw1, gb1, gw2, gb2, gz, loss,
              one, zero, two_over_b):
     """One SGD step on MSE over batch s of x (S, B, N, L), y (S, B, L); loss (L,) before
@@ -227,7 +227,7 @@ def sgd_step(code, n_in, n_hid, x, y, s, lr, w1, b1, w2, b2, z, a, out, g, gw1, 
         b2[l] = b2[l] + (-lr[l]) * gb2[l]
 
 
-@numba.njit(cache=True, fastmath=FASTMATH, error_model="numpy", inline="always")
+@numba.njit(cache=True, fastmath=FASTMATH, error_model="numpy")
 def evaluate(code, n_in, n_hid, tx, ty, w1, b1, w2, b2, z, a, out, test_loss, test_correct, epoch, one, zero):
     """The tutorial's test(): tx (T, B, N, L), ty (T, B, L) -> test_loss[epoch], the mean
     of the T batch losses (accumulated in the run's precision), and test_correct[epoch],
