@@ -19,6 +19,10 @@ import sys
 import tempfile
 import time
 
+# The arithmetic floor of one 100-epoch tutorial run (benchmarks/README.md): ~17.5
+# MFLOP and ~1 M exp, ~0.4 ms on one AVX-512 core with a vectorised exp.
+FLOOR_S_PER_RUN_PER_CORE = 0.4e-3
+
 CHILD = r"""
 import json, resource, sys, time
 import torch
@@ -27,6 +31,10 @@ from xorlab.engines import run_many
 from xorlab.data import make_data
 engine, runs, epochs, what = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
 configs = [RunConfig(seed=s, epochs=epochs) for s in range(runs)]
+if what == "data":
+    make_data([0])  # load the compiled stream (from numba's cache) before timing
+elif what == "warm" and engine == "fused":
+    run_many([RunConfig(seed=0, epochs=1)], engine=engine)  # load the compiled kernels
 t0 = time.perf_counter()
 if what == "data":
     make_data(list(range(runs)))
@@ -60,6 +68,10 @@ def main() -> int:
                         help="batch sizes R to time (default: 1 100 1000 10000)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default: 100)")
     parser.add_argument("--no-compiled", action="store_true", help="skip the compiled engine (default: off)")
+    parser.add_argument("--engines", nargs="+", default=["fused", "batched"],
+                        help="engines timed at every size (default: fused batched)")
+    parser.add_argument("--loop-epochs", type=int, default=None,
+                        help="epochs of the one-run loop, scaled to 100 (default: --epochs)")
     args = parser.parse_args()
     sizes = args.sizes or ([1, 64] if args.quick else [1, 100, 1000, 10_000])
     epochs = args.epochs or (2 if args.quick else 100)
@@ -68,11 +80,23 @@ def main() -> int:
           f"batches), {os.cpu_count()} CPUs; times per 100-epoch run, data and init included")
     print(f"{'engine':<22}{'runs R':>7}{'ms per run':>14}{'vs loop':>11}{'runs/s':>10}{'peak MiB':>11}")
     t0 = time.perf_counter()
-    base = measure("classic", 1, epochs)
-    base_per_run = base["seconds"] * (100 / epochs)
-    print(row("classic (one-run loop)", 1, epochs, base, None))
-    for r in sizes:
-        print(row("batched", r, epochs, measure("batched", r, epochs), base_per_run), flush=True)
+    loop_epochs = args.loop_epochs or epochs
+    base = measure("classic", 1, loop_epochs)
+    base_per_run = base["seconds"] * (100 / loop_epochs)
+    print(row("classic (one-run loop)", 1, loop_epochs, base, None))
+    if "fused" in args.engines:
+        with tempfile.TemporaryDirectory() as cache:
+            cold = measure("fused", 1, 1, env={"NUMBA_CACHE_DIR": cache})
+            print(f"{'fused: first call':<22}{1:>7}  cold JIT compile + 1 epoch: {cold['seconds']:.1f} s "
+                  "(once per install: cached on disk)")
+    for engine in args.engines:
+        for r in sizes:
+            m = measure(engine, r, epochs, what="warm")
+            print(row(engine, r, epochs, m, base_per_run), flush=True)
+            if engine == "fused":
+                per_run = m["seconds"] / r * (100 / epochs)
+                floor = FLOOR_S_PER_RUN_PER_CORE / min(os.cpu_count() or 1, r)
+                print(f"{'  distance to floor':<22}{r:>7}{per_run / floor:>13.0f}x  (floor {floor * 1e3:.2f} ms per run)")
     if not args.no_compiled:
         with tempfile.TemporaryDirectory() as cache:
             env = {"TORCHINDUCTOR_CACHE_DIR": cache}
@@ -82,7 +106,7 @@ def main() -> int:
                 print(row("compiled (warm cache)", r, epochs, measure("compiled", r, epochs, env=env), base_per_run),
                       flush=True)
     n = sizes[-1]
-    data = measure("batched", n, epochs, what="data")
+    data = measure("fused", n, epochs, what="data")
     print(f"making the tutorial's data for {n} seeds: {data['seconds']:.2f} s "
           f"({data['seconds'] / n * 1000:.2f} ms per seed)")
     print(f"total benchmark time {time.perf_counter() - t0:.0f} s")

@@ -186,7 +186,7 @@ def test_large_activation_groups_get_their_own_batches():
     assert sorted(len(g) for g in groups) == [20, 300, 300]
 
 
-@pytest.mark.parametrize("engine", ["classic", "batched"])
+@pytest.mark.parametrize("engine", ["classic", "batched", "fused"])
 def test_epoch_snapshots_report_every_run_every_epoch_and_end_at_the_results(engine):
     """Live views draw from on_epoch: each run once per epoch, the last snapshot equal
     to the run's final numbers and parameters."""

@@ -3,7 +3,7 @@ import random
 import numpy as np
 import pytest
 
-import xorlab.data as data
+from xorlab import twister
 from xorlab.data import EXAMPLES, make_data, mt_words, plain_stream
 
 FIELDS = ("sample_x", "sample_y", "train_x", "train_y", "test_x", "test_y")
@@ -54,13 +54,14 @@ def test_bulk_generator_is_bit_identical_to_the_plain_stream(inputs, center):
 
 def test_mt_words_are_pythons_own_stream():
     rng = random.Random(2024)
-    assert mt_words(2024, 700).tolist() == [rng.getrandbits(32) for _ in range(700)]
+    assert mt_words(2024, 2000).tolist() == [rng.getrandbits(32) for _ in range(2000)]
 
 
-def test_runs_that_need_more_words_than_drawn_are_redone_exactly(monkeypatch):
-    monkeypatch.setattr(data, "_words_per_example", lambda inputs: 1)  # far too few words
-    fast = make_data([3, 4], 2, False)
-    assert_same_data(plain_stream(random.Random(4), 2, False), fast, j=1)
+@pytest.mark.parametrize("seed", [0, 1, 2**32 - 1, 2**32, 2**63 - 1])
+def test_the_compiled_seeding_is_pythons_init_by_array(seed):
+    state = np.empty(624, dtype=np.int64)
+    twister.seeded_state(twister.seed_key(seed), state)
+    assert state.tolist() == list(random.Random(seed).getstate()[1][:624])
 
 
 def test_runs_do_not_depend_on_their_batch_companions():

@@ -34,6 +34,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
+from . import activations
 from .config import RunConfig
 from .model import XorNet
 from .result import RunResult
@@ -108,24 +109,19 @@ def forward(config: RunConfig, params: dict[str, np.ndarray], x: np.ndarray) -> 
 
 def dead_units(activation: str, pre: np.ndarray) -> tuple[int, ...]:
     """ReLU units (columns of pre (C, H)) that are off on every corner."""
-    if activation != "relu":
+    if not activations.get(activation).dies:
         return ()
     return tuple(int(j) for j in np.flatnonzero((pre <= 0).all(axis=0)))
 
 
 def activation_slope(activation: str, pre: np.ndarray) -> np.ndarray:
     """The activation's derivative at pre, divided by its maximum (1 at the steepest point)."""
-    if activation == "sigmoid":
-        s = 1 / (1 + np.exp(-pre))
-        return s * (1 - s) / 0.25
-    if activation == "tanh":
-        return 1 - np.tanh(pre) ** 2
-    return np.ones_like(pre)
+    return activations.get(activation).slope(pre)
 
 
 def saturated_units(activation: str, pre: np.ndarray) -> tuple[int, ...]:
     """Sigmoid/tanh units (columns of pre (C, H)) that are flat and on one side on every corner."""
-    if activation not in ("sigmoid", "tanh"):
+    if not activations.get(activation).saturates:
         return ()
     flat = (activation_slope(activation, pre) < SATURATION).all(axis=0)  # (H,)
     one_side = (pre > 0).all(axis=0) | (pre < 0).all(axis=0)  # (H,)

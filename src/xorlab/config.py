@@ -14,7 +14,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-ACTIVATIONS = ("sigmoid", "tanh", "relu", "linear")
+from .activations import NAMES
+
+ACTIVATIONS = NAMES  # see activations.py
 INITS = ("default", "uniform")
 DTYPES = ("float32", "float64")
 
@@ -84,17 +86,6 @@ class RunConfig:
     def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)
 
-    def data_bytes(self) -> int:
-        """Peak memory of making this run's data: the random words, their index, values."""
-        examples = (SAMPLE_BATCHES + TRAIN_BATCHES + TEST_BATCHES) * BATCH_SIZE
-        words = examples * (4 * self.inputs + 2) * 2  # ~2x the mean draw count, see data.py
-        return words * (4 + 8 + 8) + examples * (self.inputs + 1) * (8 + 8)
-
-    def param_bytes(self) -> int:
-        """Parameters, gradients and activations of a test pass, with room for copies."""
-        params = self.inputs * self.hidden + 2 * self.hidden + 1
-        return 8 * 4 * params + 8 * 4 * TEST_BATCHES * BATCH_SIZE * self.hidden
-
 
 def available_memory_bytes() -> int:
     """Memory the OS says is available now (Linux); physical memory elsewhere."""
@@ -133,13 +124,8 @@ def validate(c: RunConfig) -> None:
 
 
 def check_fits_in_memory(c: RunConfig, runs: int = 1) -> None:
-    """Refuse sizes that cannot fit, before allocating anything."""
-    data, params = c.data_bytes() * runs, c.param_bytes() * runs
-    have = available_memory_bytes()
-    if data + params > have:
-        field = "inputs" if data >= params else "hidden"
-        raise ConfigError(
-            field,
-            f"inputs={c.inputs}, hidden={c.hidden} needs about {(data + params) / 2**30:.1f} GiB, "
-            f"more than the {have / 2**30:.1f} GiB available",
-        )
+    """Refuse sizes that cannot fit, before allocating anything: the planner's memory
+    model (engines/plan.py) for `runs` runs trained one at a time."""
+    from .engines.plan import check_fits
+
+    check_fits(c, runs, lanes=1)

@@ -5,17 +5,12 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 from torch import nn
 
+from .activations import REGISTRY
 from .config import RunConfig
 
-ACTIVATION_FNS = {
-    "sigmoid": torch.sigmoid,
-    "tanh": torch.tanh,
-    "relu": F.relu,
-    "linear": lambda z: z,  # no hidden non-linearity: the whole net is affine
-}
+ACTIVATION_FNS = {name: a.torch_fn for name, a in REGISTRY.items()}
 
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 

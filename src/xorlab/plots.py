@@ -14,6 +14,7 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from . import activations
 from .analysis import corners, forward
 from .config import TRAIN_BATCHES
 from .result import LOGGED_BATCHES, RunResult
@@ -31,7 +32,7 @@ STYLE = {
 }
 
 # One colour per activation across all figures (Okabe & Ito's colour-blind-safe palette).
-ACTIVATION_COLORS = {"sigmoid": "#0072B2", "tanh": "#D55E00", "relu": "#009E73", "linear": "#999999"}
+ACTIVATION_COLORS = {name: a.color for name, a in activations.REGISTRY.items()}
 DEFAULT_COLOR = "#56B4E9"
 PANEL = 3.2  # inches per small-multiple panel
 LOSS_FLOOR = 1e-12  # a loss of exactly 0 cannot sit on a log axis

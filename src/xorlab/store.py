@@ -2,7 +2,7 @@
 
 A run is keyed by its config (which carries its seed), the engine that trained it and
 that engine's version (`engines.ENGINE_VERSIONS`), so a re-run reuses finished runs and
-a changed engine retrains. Runs are trained in chunks and each chunk is committed
+a changed engine retrains. Runs are trained in the planner's pieces and each one is committed
 before the next starts (WAL journal), so an interrupted study (Ctrl-C, kill -9)
 resumes where it stopped and loses at most the chunk in flight. (On a cluster, see
 `executor.py`, chunks train side by side and each is committed as it completes; the
@@ -28,13 +28,13 @@ import numpy as np
 from .config import RunConfig
 from .engines import ENGINE_VERSIONS, ProgressCallback, resolve, run_many
 from .executor import Executor, LocalExecutor
+from .engines.plan import DEFAULT_MAX_RUNS, plan
 from .result import RunResult
 
 FILENAME = "runs.sqlite"
 
-# Runs trained (and committed) together. Big enough that the batched engine works on
-# full batches, small enough that an interruption loses seconds, not minutes.
-CHUNK_RUNS = 4096
+# Runs trained (and committed) together at most: the planner's piece size.
+CHUNK_RUNS = DEFAULT_MAX_RUNS
 
 # Bumped whenever the table below changes; a store of another version is refused, not
 # misread.
@@ -103,18 +103,10 @@ def run_key(config: RunConfig, engine: str) -> str:
     return f"{config.key()}:{engine}:{ENGINE_VERSIONS[engine]}"
 
 
-def batch_group(config: RunConfig) -> tuple:
-    """Configs with equal groups have the same shapes and schedule, so an engine can
-    train them as one batch; chunks are cut along these groups."""
-    return (config.epochs, config.dtype, config.inputs, config.hidden,
-            config.activation, config.init, config.center)
-
-
-def chunks(configs: Sequence[RunConfig], size: int) -> Iterator[list[RunConfig]]:
-    """Configs ordered by batch group (stable), cut into chunks of at most `size`."""
-    ordered = sorted(configs, key=batch_group)
-    for start in range(0, len(ordered), size):
-        yield ordered[start:start + size]
+def chunks(configs: Sequence[RunConfig], size: int, engine: str = "fused") -> Iterator[list[RunConfig]]:
+    """The configs in the planner's pieces (engines/plan.py) of at most `size` runs."""
+    for piece in plan(configs, max_runs=size, engine=engine):
+        yield [configs[i] for i in piece]
 
 
 class StoreError(ValueError):
@@ -211,7 +203,7 @@ class Store:
         missing = {k: c for k, c in zip(keys, configs) if k not in found}
         if on_progress is not None:
             on_progress(sum(k in found for k in keys))
-        pieces = list(chunks(list(missing.values()), chunk_runs or CHUNK_RUNS))
+        pieces = list(chunks(list(missing.values()), chunk_runs or CHUNK_RUNS, name))
         for _, results in self.executor.map(pieces, name, on_progress):  # as each piece completes
             self.put(results, name)
             found.update((run_key(r.config, name), r) for r in results)

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 from .config import RunConfig
-from .engines.batched import _group_key, chunk_size
+from .engines import resolve
+from .engines.plan import MAX_RUNS, plan
 from .executor import Executor, LocalExecutor, in_order
 from .result import RunResult
 
@@ -59,28 +60,17 @@ def parse_seeds(text: str) -> tuple[int, ...]:
         raise ValueError(f"expected a count N or a range A:B of integers (got {text!r})") from None
     if a < 0 or b <= a:
         raise ValueError(f"the range must be non-empty and start at 0 or above (got {text!r})")
+    if b - a > MAX_RUNS:
+        raise ValueError(f"at most {MAX_RUNS:,} seeds in one sweep (got {b - a:,})")
     return tuple(range(a, b))
 
 
-def chunk_indices(configs: Sequence[RunConfig]) -> list[list[int]]:
-    """Positions of the configs, cut into chunks of runs that batch together, each
-    up to a memory-sized chunk."""
-    order = sorted(range(len(configs)), key=lambda i: _group_key(configs[i]))
-    pieces, start = [], 0
-    while start < len(order):
-        key = _group_key(configs[order[start]])
-        size = chunk_size(configs[order[start]])
-        end = start
-        while end < len(order) and end - start < size and _group_key(configs[order[end]]) == key:
-            end += 1
-        pieces.append(order[start:end])
-        start = end
-    return pieces
-
-
-def run_chunks(configs: Sequence[RunConfig], engine: str = "auto",
-               on_progress=None, executor: Executor | None = None) -> Iterator[list[RunResult]]:
-    """Results chunk by chunk, in chunk order whatever the executor (default: here),
-    so a caller can save each chunk as it comes."""
-    pieces = [[configs[i] for i in piece] for piece in chunk_indices(configs)]
-    yield from in_order((executor or LocalExecutor()).map(pieces, engine, on_progress))
+def run_chunks(configs: Sequence[RunConfig], engine: str = "auto", on_progress=None,
+               executor: Executor | None = None, pieces: list[list[int]] | None = None) -> Iterator[list[RunResult]]:
+    """Results piece by piece as the planner cuts them (engines/plan.py; `pieces` if
+    already planned), in piece order whatever the executor (default: here), so a
+    caller can save each piece as it comes."""
+    if pieces is None:
+        pieces = plan(configs, engine=resolve(engine))
+    runs = [[configs[i] for i in piece] for piece in pieces]
+    yield from in_order((executor or LocalExecutor()).map(runs, engine, on_progress))

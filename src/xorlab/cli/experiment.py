@@ -15,13 +15,14 @@ from .. import experiments
 from ..engines import ENGINES
 from ..experiments.base import Scale
 from ..store import FILENAME, Store, StoreError
+from ..engines.plan import MAX_SEEDS
 from .options import int_at_least
 from .scheduler import add_cluster_options, executor_from_args
 
 
 def add_scale_options(p: argparse.ArgumentParser, out_default: str) -> None:
     """Options shared by `experiment` and `study`: size, output folder, engine."""
-    p.add_argument("--seeds", type=int_at_least(1), default=None, metavar="N",
+    p.add_argument("--seeds", type=int_at_least(1, MAX_SEEDS), default=None, metavar="N",
                    help=f"seeds per setting (default: {FULL_SEEDS}, or {QUICK_SEEDS} with --quick)")
     p.add_argument("--quick", action="store_true",
                    help=f"a small version for a first look: fewer settings, {QUICK_SEEDS} seeds and "

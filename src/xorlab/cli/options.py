@@ -16,17 +16,19 @@ def positive_float(text: str) -> float:
     return value
 
 
-def int_at_least(low: int):
+def int_at_least(low: int, high: int | None = None):
+    rule = f"an integer >= {low}" if high is None else f"an integer from {low} to {high:,}"
+
     def parse(text: str) -> int:
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low} (got {text!r})") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"must be an integer >= {low} (got {text!r})")
+            raise argparse.ArgumentTypeError(f"must be {rule} (got {text!r})") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"must be {rule} (got {text!r})")
         return value
 
-    parse.__name__ = f"integer >= {low}"
+    parse.__name__ = rule
     return parse
 
 

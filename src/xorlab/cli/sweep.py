@@ -12,6 +12,8 @@ from rich.table import Table
 
 from ..config import ACTIVATIONS, DTYPES, INITS
 from ..engines import ENGINES
+from ..engines import resolve
+from ..engines.plan import MAX_RUNS, plan
 from ..sweep import CENTER_VALUES, Grid, parse_seeds, run_chunks
 from .options import int_at_least, positive_float
 from .scheduler import add_cluster_options, executor_from_args
@@ -82,7 +84,13 @@ def summary_table(results, grid: Grid) -> Table:
 
 def run(args: argparse.Namespace) -> int:
     grid = build_grid(args)
+    if grid.size > MAX_RUNS:
+        from . import UsageError
+
+        raise UsageError(f"{args.prog}: error: argument --seeds: the grid has {grid.size:,} runs, "
+                         f"more than the {MAX_RUNS:,} one sweep may hold (see '{args.prog} --help')")
     configs = grid.configs()  # validates every value before anything runs
+    pieces = plan(configs, engine=resolve(args.engine))  # refuses what cannot fit in memory, before any output
     err = Console(stderr=True)
     executor = executor_from_args(args)  # an unusable cluster stops here, before --out is written
     out = open(args.out, "w") if args.out else sys.stdout
@@ -92,7 +100,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         with progress:
             task = progress.add_task("runs", total=len(configs))
-            for chunk in run_chunks(configs, args.engine, lambda n: progress.advance(task, n), executor):
+            for chunk in run_chunks(configs, args.engine, lambda n: progress.advance(task, n), executor, pieces):
                 for r in chunk:
                     out.write(json.dumps(r.summary()) + "\n")
                 out.flush()  # each finished chunk is on disk before the next starts

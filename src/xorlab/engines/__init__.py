@@ -1,11 +1,13 @@
 """Engines train runs; every engine returns a `RunResult` for a config.
 
-`classic` is the tutorial's loop, one run at a time: the reference. `batched` trains
-many runs at once with PyTorch's eager kernels; `compiled` is the same computation
-through torch.compile (faster for big sweeps after a one-off compile). Both are
-tested to agree with `classic`: exactly in the metrics up to float rounding, which
-is why each engine's results are stored under its own name.
-`run_many` is what the rest of xorlab calls.
+`classic` is the tutorial's loop, one run at a time: the reference. `fused` (the
+default) trains each run's whole budget inside one compiled loop, runs side by side
+in SIMD lanes over all cores (fused.py, kernels.py). `batched` trains many runs at
+once with PyTorch's eager kernels; `compiled` is the same computation through
+torch.compile. All are tested to agree with `classic`: exactly in the metrics up to
+float rounding, which is why each engine's results are stored under its own name.
+`run_many` is what the rest of xorlab calls; `plan.plan` says which runs it should be
+given together.
 """
 
 from __future__ import annotations
@@ -19,10 +21,10 @@ from ..config import RunConfig
 from ..result import RunResult
 from . import classic
 
-ENGINES = ("auto", "classic", "batched", "compiled")
+ENGINES = ("auto", "fused", "classic", "batched", "compiled")
 
 # Bumped whenever an engine's numbers could change, so stored results are not reused.
-ENGINE_VERSIONS = {"classic": "1", "batched": "1", "compiled": "1"}
+ENGINE_VERSIONS = {"fused": "1", "classic": "1", "batched": "2", "compiled": "2"}
 
 ProgressCallback = Callable[[float], None]  # called with the runs done since the last call
 
@@ -49,7 +51,7 @@ EpochCallback = Callable[[EpochSnapshot], None]
 def resolve(engine: str) -> str:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
-    return "batched" if engine == "auto" else engine
+    return "fused" if engine == "auto" else engine
 
 
 def run_many(configs: Sequence[RunConfig], engine: str = "auto",
@@ -62,6 +64,10 @@ def run_many(configs: Sequence[RunConfig], engine: str = "auto",
     only live views ask for it.
     """
     name = resolve(engine)
+    if name == "fused":
+        from . import fused
+
+        return fused.train_runs(configs, on_progress=on_progress, on_epoch=on_epoch)
     if name in ("batched", "compiled"):
         from . import batched
 

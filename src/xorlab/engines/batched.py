@@ -26,6 +26,7 @@ from typing import Callable, NamedTuple, Sequence
 import numpy as np
 import torch
 
+from ..activations import REGISTRY
 from ..config import BATCH_SIZE, LOG_EVERY, TEST_BATCHES, TRAIN_BATCHES, RunConfig, check_fits_in_memory
 from ..data import DECODE_CHUNK, make_data
 from ..model import TORCH_DTYPES, seeded_parameters
@@ -45,32 +46,8 @@ class Params(NamedTuple):
     b2: torch.Tensor  # (R,)       dense2.bias (1,), squeezed
 
 
-# The activation and its derivative written from the activation's output `a`
-# (and pre-activation `z` for relu), as autograd's backward formulas do:
-# sigmoid_backward = g * (1 - a) * a, tanh_backward = g * (1 - a * a),
-# threshold_backward(g, a, 0) = g where a > 0.
-def _sigmoid_grad(g, z, a):
-    return g * (1 - a) * a
-
-
-def _tanh_grad(g, z, a):
-    return g * (1 - a * a)
-
-
-def _relu_grad(g, z, a):
-    return torch.where(a > 0, g, torch.zeros_like(g))
-
-
-def _linear_grad(g, z, a):
-    return g
-
-
-ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
-    "sigmoid": (torch.sigmoid, _sigmoid_grad),
-    "tanh": (torch.tanh, _tanh_grad),
-    "relu": (torch.relu, _relu_grad),
-    "linear": (lambda z: z, _linear_grad),
-}
+# Each activation and its backward in autograd's own formula (activations.py).
+ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {name: (a.torch_fn, a.backward) for name, a in REGISTRY.items()}
 
 
 class Mixed(NamedTuple):
