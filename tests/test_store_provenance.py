@@ -7,7 +7,7 @@ import sqlite3
 import numpy as np
 
 from xorlab.config import RunConfig
-from xorlab.engines import run_many
+from xorlab.engines import resolve, run_many
 from xorlab.executor import provenance
 from xorlab.store import FILENAME, SCHEMA, Store
 
@@ -30,7 +30,7 @@ def test_a_store_of_schema_1_is_migrated_and_keeps_its_runs(tmp_path):
     path = tmp_path / FILENAME
     [old] = run_many([RunConfig(seed=1, epochs=1)])
     with Store(tmp_path / "source.sqlite") as source:
-        source.put([old], "batched")
+        source.put([old], resolve("auto"))
         record = source.db.execute("SELECT * FROM runs").fetchone()[:14]  # the schema-1 columns
     db = sqlite3.connect(path)
     db.executescript(SCHEMA_1)
