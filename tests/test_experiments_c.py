@@ -312,3 +312,29 @@ def test_parity_experiment_tiny(lab, tmp_path):
     header = (tmp_path / "parity" / "minimal_hidden.csv").read_text().splitlines()[0]
     assert header == ",".join(parity.CSV_COLUMNS)
     assert any(p.name == "minimal_hidden.png" for p in written)
+
+
+# --- the study's cost ------------------------------------------------------------------
+
+
+def test_cost_estimate_counts_shared_runs_once():
+    from xorlab.config import ACTIVATIONS
+    from xorlab.experiments import cost
+
+    rows = {r.name: r for r in cost.estimate(Scale(seeds=3, epochs=1))}
+    assert list(rows) == names()
+    assert rows["activation"].runs == 3 * len(ACTIVATIONS) and rows["activation"].units == pytest.approx(3 * 4 * 0.01)
+    assert rows["termination"].new_runs == 0 and rows["conclusion"].new_runs == 0  # Experiment 1's and the baselines' runs
+    assert rows["init"].new_runs == rows["init"].runs / 2
+
+
+@pytest.mark.parametrize("solves", [lambda c: False, lambda c: True, lambda c: c.hidden >= c.inputs])
+def test_cost_estimate_bounds_what_parity_really_runs(solves):
+    from xorlab.experiments import cost
+
+    scale = Scale(seeds=30, epochs=1)
+    lab = FakeLab(solves)
+    parity.search(lab, parity.design(scale, max_inputs=4))
+    ran = {c for call in lab.calls for c in call}
+    bound = cost.parity_configs(Scale(seeds=30, epochs=1))
+    assert cost.units(ran) <= cost.units(set(c for c in bound if c.inputs <= 4))
