@@ -270,7 +270,9 @@ def answer(rows: list[dict], curve: list[dict]) -> str:
         f"The footnote's kernel SVM scores {100 * rbf['mean_accuracy']:.0f}% on average "
         f"(100% on {rbf['successes']}/{rbf['runs']} data sets), because its kernel bends the boundary; "
         f"{net}, while the same net without its activation is affine "
-        f"({100 * m['linear net (2-2-1, no activation)']['mean_accuracy']:.0f}% mean)."
+        f"({100 * m['linear net (2-2-1, no activation)']['mean_accuracy']:.0f}% mean). "
+        f"(The learning curve is a mean accuracy over {curve[0]['runs']} data sets per size, not a success "
+        "rate: scikit-learn fits one model at a time and its fits vary little between data sets.)"
     )
 
 

@@ -61,7 +61,7 @@ class Recipe:
     def describe(self) -> str:
         lr = f"lr {self.lr_times_n:g}/N" if self.lr_times_n is not None else f"lr {self.lr:g}"
         inputs = "centred -1/+1 inputs" if self.center else "raw 0/1 inputs"
-        return f"{self.activation}, {inputs}, {lr}, {self.epochs} epochs"
+        return f"{self.activation}, {inputs}, {lr}, {self.epochs} epoch{'' if self.epochs == 1 else 's'}"
 
 
 def recipes(scale: Scale) -> tuple[Recipe, ...]:
@@ -246,10 +246,11 @@ def answer(rows: list[dict], d: Design, runs: int, units: float) -> str:
         found = "; ".join(f"N={row['inputs']}: {cell_text(row, hidden_max(row['inputs']))}" for row in by[r.name])
         parts.append(f"The {r.name} recipe ({r.describe()}): {found}.")
     solving = by[d.recipes[-1].name]
+    spare = any(r["min_hidden"] is not None and r["min_hidden"] > setiono_hidden(r["inputs"]) for r in solving)
     parts.append(f"Against theory (floor(N/2)+1 sigmoid units suffice, Setiono 1997; N threshold units, "
-                 f"Wilamowski et al. 2003), the {d.recipes[-1].name} recipe's size is {_theory(solving)}: "
-                 "the theory's sizes are what a net can represent, while gradient descent from a random start "
-                 "finds a solution reliably only with some spare units.")
+                 f"Wilamowski et al. 2003), the {d.recipes[-1].name} recipe's size is {_theory(solving)}"
+                 + (": the theory's sizes are what a net can represent, while gradient descent from a random "
+                    "start finds such a solution reliably only with spare units." if spare else "."))
     tutorial = by[d.recipes[0].name]
     stalled = [row["inputs"] for row in tutorial if row["min_hidden"] is None]
     if stalled:

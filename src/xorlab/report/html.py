@@ -7,7 +7,7 @@ import re
 from html import escape
 
 from ..study import Section, Study
-from .text import REPLAY_NOTE, display_columns, evidence_line, files_line, reproduce_items
+from .text import REPLAY_NOTE, display_columns, header, evidence_line, files_line, reproduce_items
 
 TITLE = "xorlab study: the XOR tutorial's experiments, answered with evidence"
 
@@ -59,7 +59,7 @@ def table_html(name: str, rows: list[dict]) -> str:
     head = "".join(f"<th scope='col'>{escape(title)}</th>" for title, _ in cols)
     body = "".join("<tr>" + "".join(f"<td>{escape(text(r))}</td>" for _, text in cols) + "</tr>"
                    for r in rows)
-    return (f"<div class='scroll'><table><caption>{escape(name)}</caption>"
+    return (f"<div class='scroll'><table><caption>{escape(header(name))}</caption>"
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 
