@@ -220,7 +220,7 @@ def test_parity_design_default_large_and_quick():
     assert parity.design(Scale(seeds=500)).inputs == tuple(range(2, 9))
     quick = parity.design(Scale(quick=True, seeds=20, epochs=20))
     assert quick.inputs == (2, 3) and quick.seeds == quick.screen == 20
-    assert quick.recipes[0].epochs == 20 and quick.recipes[1].epochs == budget.PARITY_SOLVE_EPOCHS_QUICK
+    assert quick.recipes[0].epochs == 20 and quick.recipes[1].epochs == 20 * budget.PARITY_SOLVE_EPOCHS // 100
     plan = d.plan()
     assert plan["cells_at_most"] == 2 * sum(2 * n - 1 for n in d.inputs)
     assert plan["runs_at_most"] == 100 * plan["cells_at_most"] and plan["screen_units"] < plan["units_at_most"]

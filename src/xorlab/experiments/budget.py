@@ -6,8 +6,9 @@ one unit is one 100-epoch 2-2-1 run (the tutorial's). `xorlab.experiments.cost`
 estimates a study's units from these settings before anything trains; seconds are units
 times an engine's measured milliseconds per unit (see benchmarks/README.md).
 
-Settings marked (quick) apply with `--quick`. `--seeds` replaces SEEDS; `--epochs`
-replaces every epoch budget (for tiny trial runs).
+Settings marked (quick) apply with `--quick`. `--seeds` replaces SEEDS; `--epochs E`
+replaces every 100-epoch budget with E (for tiny trial runs), and longer budgets scale
+with it.
 """
 
 from __future__ import annotations
@@ -65,5 +66,4 @@ PARITY_HIDDEN_FACTOR = 2
 # gradient), and a longer budget.
 PARITY_SOLVE_ACTIVATION = "tanh"
 PARITY_SOLVE_LR_TIMES_N = 0.4  # lr = 0.4 / N: 0.2 at N = 2, 0.067 at N = 6
-PARITY_SOLVE_EPOCHS = 300
-PARITY_SOLVE_EPOCHS_QUICK = 100  # (quick; --quick's 20-epoch override does not apply here)
+PARITY_SOLVE_EPOCHS = 300  # 3x the tutorial's budget; `--quick` and `--epochs E` make it 3x theirs

@@ -65,12 +65,14 @@ class Recipe:
 
 
 def recipes(scale: Scale) -> tuple[Recipe, ...]:
-    """The tutorial's recipe and the solving one, at this scale's budgets."""
-    solve_epochs = budget.PARITY_SOLVE_EPOCHS_QUICK if scale.quick else budget.PARITY_SOLVE_EPOCHS
+    """The tutorial's recipe and the solving one, at this scale's budgets. The solving
+    recipe's budget is PARITY_SOLVE_EPOCHS / 100 times the tutorial's, so `--quick` and
+    `--epochs` shorten both alike."""
+    tutorial_epochs = scale.budget(100)
+    solve_epochs = max(1, round(tutorial_epochs * budget.PARITY_SOLVE_EPOCHS / 100))
     return (
-        Recipe("tutorial", "sigmoid", False, 0.01, scale.budget(100)),
-        Recipe("solving", budget.PARITY_SOLVE_ACTIVATION, True, 0.0,
-               scale.epochs if scale.epochs is not None and not scale.quick else solve_epochs,
+        Recipe("tutorial", "sigmoid", False, 0.01, tutorial_epochs),
+        Recipe("solving", budget.PARITY_SOLVE_ACTIVATION, True, 0.0, solve_epochs,
                lr_times_n=budget.PARITY_SOLVE_LR_TIMES_N),
     )
 
