@@ -47,11 +47,10 @@ PARITY_LARGE_AT_SEEDS = 500
 PARITY_MAX_INPUTS_QUICK = 3  # (quick)
 PARITY_MAX_INPUTS_LIMIT = 8  # the largest N the experiment accepts at all
 
-# A parity cell (recipe, N, H) is first tried on its first PARITY_SCREEN_SEEDS seeds;
-# only where those leave 90% possible (the Wilson upper bound reaches 90%) does it get
-# every seed. Cells screened out are reported with their screening seeds.
+# A parity cell (recipe, N, H) gets SEEDS seeds like every cell, but is first tried on
+# its first PARITY_SCREEN_SEEDS; only where those leave 90% possible (the Wilson upper
+# bound reaches 90%) does it get every seed. Cells screened out are reported with their screening seeds.
 PARITY_SCREEN_SEEDS = 20
-PARITY_MIN_SEEDS = 50  # the fewest seeds a parity answer rests on (where --seeds allows)
 PARITY_TARGET = 0.9  # "reaches 100% test accuracy in >= 90% of seeds"
 
 # Hidden sizes searched: upward from PARITY_HIDDEN_START, stopping at the first H that

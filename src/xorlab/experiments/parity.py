@@ -127,8 +127,8 @@ def max_inputs_for(scale: Scale, max_inputs: int) -> int:
 
 
 def design(scale: Scale, max_inputs: int = MAX_INPUTS) -> Design:
-    """The search for a scale: every seed of `scale.seeds` for a cell that may pass (at
-    least PARITY_MIN_SEEDS unless the scale has fewer), screened on PARITY_SCREEN_SEEDS."""
+    """The search for a scale: `scale.seeds` seeds (100 by default) for a cell that may
+    pass, after screening on PARITY_SCREEN_SEEDS of them."""
     top = max_inputs_for(scale, max_inputs)
     seeds = scale.seeds
     return Design(tuple(range(budget.PARITY_MIN_INPUTS, top + 1)), recipes(scale), seeds,
