@@ -309,6 +309,8 @@ def test_study_command_writes_the_report_and_says_where(tmp_path, monkeypatch, r
     assert r.code == 0, r.err
     assert str(tmp_path / "report.html") in r.out and (tmp_path / "report.md").exists()
     assert "Experiment 1 (activation units)" in r.out
+    again = run_cli("study", "--seeds", "2", "--epochs", "1", "--engine", "classic", "--out", tmp_path)
+    assert again.code == 0 and again.out.count("reused") == 2
 
 
 def test_study_with_a_failing_experiment_exits_non_zero_after_the_report(tmp_path, monkeypatch, run_cli):
