@@ -29,7 +29,7 @@ table { border-collapse: collapse; margin: .6rem 0 1.2rem; font-size: .88rem; }
 caption { text-align: left; font-weight: 600; padding-bottom: .3rem; position: sticky; left: 0; }
 th, td { padding: .25rem .6rem; border-bottom: 1px solid #e3e3e3; text-align: right; }
 th { background: #fafafa; border-bottom: 2px solid #ccc; font-weight: 600; vertical-align: bottom;
-     min-width: 4.5em; max-width: 10em; }
+     max-width: 10em; overflow-wrap: normal; }  /* wraps between words, never inside one */
 td { white-space: nowrap; font-variant-numeric: tabular-nums; }
 td:first-child, th:first-child { text-align: left; }
 .scroll { overflow-x: auto; max-width: 100%; }
