@@ -215,8 +215,10 @@ def test_parity_design_default_large_and_quick():
     assert d.inputs == (2, 3, 4, 5, 6) and d.seeds == 100 and d.screen == budget.PARITY_SCREEN_SEEDS
     assert [r.name for r in d.recipes] == ["tutorial", "solving"]
     tutorial, solving = d.recipes
-    assert (tutorial.activation, tutorial.center, tutorial.lr_for(4), tutorial.epochs) == ("sigmoid", False, 0.01, 100)
-    assert solving.center and solving.epochs == budget.PARITY_SOLVE_EPOCHS
+    assert (tutorial.activation, tutorial.center, tutorial.init, tutorial.lr, tutorial.epochs) == \
+        ("sigmoid", False, "default", 0.01, 100)
+    assert (solving.activation, solving.center, solving.init, solving.epochs) == \
+        ("tanh", True, "uniform", budget.PARITY_SOLVE_EPOCHS)
     assert parity.design(Scale(seeds=500)).inputs == tuple(range(2, 9))
     quick = parity.design(Scale(quick=True, seeds=20, epochs=20))
     assert quick.inputs == (2, 3) and quick.seeds == quick.screen == 20

@@ -60,9 +60,13 @@ PARITY_TARGET = 0.9  # "reaches 100% test accuracy in >= 90% of seeds"
 PARITY_HIDDEN_START = 2
 PARITY_HIDDEN_FACTOR = 2
 
-# The recipe that solves parity: tanh, centred -1/+1 inputs (Experiments 1 and 3), a step
-# that shrinks with N (every +-1 input adds to a hidden unit's pre-activation and to its
-# gradient), and a longer budget.
+# The recipe that solves parity, found by trial (10 seeds, 100 epochs, H = N and 2N for
+# N = 2, 4, 6): tanh with centred -1/+1 inputs (Experiments 1 and 3) and U(-1, 1) weights
+# (Experiment 2's uniform init) solved N = 6 at H = 12 in 10/10 seeds, where PyTorch's
+# default init (weights within +-1/sqrt(N)) solved 4/10 at lr 0.4/N and 0/10 at lr 0.1:
+# larger first weights start the hidden units on different, steeper parts of tanh, off
+# the plateau. lr 0.3 was too large for N >= 4 (3-5/10). A longer budget gives margin.
 PARITY_SOLVE_ACTIVATION = "tanh"
-PARITY_SOLVE_LR_TIMES_N = 0.4  # lr = 0.4 / N: 0.2 at N = 2, 0.067 at N = 6
+PARITY_SOLVE_INIT = "uniform"
+PARITY_SOLVE_LR = 0.1
 PARITY_SOLVE_EPOCHS = 300  # 3x the tutorial's budget; `--quick` and `--epochs E` make it 3x theirs

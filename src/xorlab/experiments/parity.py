@@ -5,7 +5,8 @@ accuracy in at least 90% of seeds (`budget.PARITY_TARGET`), with its Wilson inte
   - the tutorial's recipe: the tutorial's net and budget (sigmoid, raw 0/1 inputs,
     lr 0.01, 100 epochs), changing only the sizes, as the tutorial asks;
   - a recipe that solves parity: tanh with centred -1/+1 inputs (what Experiments 1 and
-    3 find learns XOR most reliably), lr shrinking as 1/N and a longer budget.
+    3 find learns XOR most reliably), U(-1, 1) initial weights, lr 0.1 and a longer
+    budget (`budget` says how it was found).
 Both are set against theory: floor(N/2)+1 sigmoid units suffice (Setiono 1997) and N
 threshold units in one hidden layer do (Wilamowski, Hunter & Malinowski 2003).
 
@@ -41,27 +42,24 @@ CSV_COLUMNS = ["inputs", "recipe", "activation", "epochs", "lr", "center", "min_
 
 @dataclass(frozen=True)
 class Recipe:
-    """How a parity net is trained; `lr_times_n` gives lr = lr_times_n / N when set."""
+    """How a parity net is trained: everything but its sizes and seed."""
 
     name: str
     activation: str
     center: bool
+    init: str
     lr: float
     epochs: int
-    lr_times_n: float | None = None
-    init: str = "default"
-
-    def lr_for(self, inputs: int) -> float:
-        return round(self.lr_times_n / inputs, 6) if self.lr_times_n is not None else self.lr
 
     def config(self, inputs: int, hidden: int, seed: int) -> RunConfig:
         return RunConfig(inputs=inputs, hidden=hidden, activation=self.activation, center=self.center,
-                         lr=self.lr_for(inputs), epochs=self.epochs, init=self.init, seed=seed)
+                         init=self.init, lr=self.lr, epochs=self.epochs, seed=seed)
 
     def describe(self) -> str:
-        lr = f"lr {self.lr_times_n:g}/N" if self.lr_times_n is not None else f"lr {self.lr:g}"
         inputs = "centred -1/+1 inputs" if self.center else "raw 0/1 inputs"
-        return f"{self.activation}, {inputs}, {lr}, {self.epochs} epoch{'' if self.epochs == 1 else 's'}"
+        init = "U(-1, 1) init" if self.init == "uniform" else "PyTorch's default init"
+        return (f"{self.activation}, {inputs}, {init}, lr {self.lr:g}, "
+                f"{self.epochs} epoch{'' if self.epochs == 1 else 's'}")
 
 
 def recipes(scale: Scale) -> tuple[Recipe, ...]:
@@ -71,9 +69,9 @@ def recipes(scale: Scale) -> tuple[Recipe, ...]:
     tutorial_epochs = scale.budget(100)
     solve_epochs = max(1, round(tutorial_epochs * budget.PARITY_SOLVE_EPOCHS / 100))
     return (
-        Recipe("tutorial", "sigmoid", False, 0.01, tutorial_epochs),
-        Recipe("solving", budget.PARITY_SOLVE_ACTIVATION, True, 0.0, solve_epochs,
-               lr_times_n=budget.PARITY_SOLVE_LR_TIMES_N),
+        Recipe("tutorial", "sigmoid", False, "default", 0.01, tutorial_epochs),
+        Recipe("solving", budget.PARITY_SOLVE_ACTIVATION, True, budget.PARITY_SOLVE_INIT, budget.PARITY_SOLVE_LR,
+               solve_epochs),
     )
 
 
@@ -203,7 +201,7 @@ def minimal_row(s: Search) -> dict:
         most = max(c["runs"] for c in s.cells)
         cell = max((c for c in s.cells if c["runs"] == most), key=lambda c: (c["success_rate"], c["hidden"]))
     return {"inputs": s.inputs, "recipe": s.recipe.name, "activation": s.recipe.activation,
-            "epochs": s.recipe.epochs, "lr": s.recipe.lr_for(s.inputs), "center": s.recipe.center,
+            "epochs": s.recipe.epochs, "lr": s.recipe.lr, "center": s.recipe.center,
             "min_hidden": s.found, "seeds": cell["runs"], "success_rate": cell["success_rate"],
             "ci_low": cell["ci_low"], "ci_high": cell["ci_high"]}
 
