@@ -11,7 +11,7 @@ from xorlab import landscape
 from xorlab.config import ConfigError, RunConfig
 from xorlab.data import make_data
 from xorlab.engines import classic
-from xorlab.experiments import baselines, conclusion, get, names, parity
+from xorlab.experiments import baselines, budget, conclusion, get, names, parity
 from xorlab.experiments.base import Lab, Scale, write_findings
 from xorlab.model import TORCH_DTYPES, XorNet
 from xorlab.result import RunResult
@@ -210,19 +210,25 @@ def test_conclusion_experiment_tiny(lab):
 # --- parity ------------------------------------------------------------------------
 
 
-def test_parity_design_default_and_quick():
+def test_parity_design_default_large_and_quick():
     d = parity.design(Scale())
-    assert d.inputs == (2, 3, 4, 5, 6) and len(d.seeds) == 10
-    assert len(parity.design(Scale(seeds=500)).seeds) == 50
-    assert d.tutorial_epochs == 100 and d.long_epochs == 300
-    assert parity.design(Scale(quick=True)).inputs == (2, 3)
+    assert d.inputs == (2, 3, 4, 5, 6) and d.seeds == 100 and d.screen == budget.PARITY_SCREEN_SEEDS
+    assert [r.name for r in d.recipes] == ["tutorial", "solving"]
+    tutorial, solving = d.recipes
+    assert (tutorial.activation, tutorial.center, tutorial.init, tutorial.lr, tutorial.epochs) == \
+        ("sigmoid", False, "default", 0.01, 100)
+    assert (solving.activation, solving.center, solving.init, solving.epochs) == \
+        ("tanh", True, "uniform", budget.PARITY_SOLVE_EPOCHS)
+    assert parity.design(Scale(seeds=500)).inputs == tuple(range(2, 9))
+    quick = parity.design(Scale(quick=True, seeds=20, epochs=20))
+    assert quick.inputs == (2, 3) and quick.seeds == quick.screen == 20
+    assert quick.recipes[0].epochs == 20 and quick.recipes[1].epochs == 20 * budget.PARITY_SOLVE_EPOCHS // 100
     plan = d.plan()
-    assert plan["tutorial_runs"] == sum(2 * n for n in d.inputs) * len(parity.ACTIVATIONS) * len(d.seeds)
-    assert plan["runs_at_most"] == plan["tutorial_runs"] + plan["long_runs_at_most"]
-    assert all(c.center and c.activation == "tanh" and c.lr == parity.long_lr(c.inputs) for c in d.long_upper_bound())
+    assert plan["cells_at_most"] == 2 * sum(2 * n - 1 for n in d.inputs)
+    assert plan["runs_at_most"] == 100 * plan["cells_at_most"] and plan["screen_units"] < plan["units_at_most"]
 
 
-@pytest.mark.parametrize("bad", [1, 9, "4"])
+@pytest.mark.parametrize("bad", [1, 9, "4", True])
 def test_parity_rejects_out_of_range_inputs(bad):
     with pytest.raises(ConfigError):
         parity.ParityExperiment(max_inputs=bad)
@@ -233,13 +239,6 @@ def test_theory_sizes():
     assert [parity.threshold_hidden(n) for n in range(2, 5)] == [2, 3, 4]
 
 
-def test_smallest_hidden_thresholds():
-    rates = [0.0, 0.02, 0.6, 0.95, 0.8]
-    rows = [{"hidden": h, "successes": int(50 * p), "success_rate": p} for h, p in enumerate(rates, start=1)]
-    assert [parity.smallest_hidden(rows, p) for p in (0.0, 0.5, 0.9)] == [2, 3, 4]
-    assert parity.smallest_hidden(rows[:2], 0.5) is None
-
-
 def fake_result(config: RunConfig, success: bool) -> RunResult:
     h, n = config.hidden, config.inputs
     correct = np.full(config.epochs, 500 if success else 400)
@@ -248,32 +247,96 @@ def fake_result(config: RunConfig, success: bool) -> RunResult:
     return RunResult(config, np.zeros((config.epochs, 5)), np.zeros(config.epochs), correct, params)
 
 
-def test_long_sweep_tries_every_size_from_2_to_n_in_one_call():
-    calls = []
-    lab = Lab(runner=lambda configs: calls.append(len(configs)) or [fake_result(c, c.hidden >= 3) for c in configs])
-    d = parity.Design((3, 4), ("tanh",), tuple(range(10)), 1, 1)
-    results = parity.long_sweep(lab, d)
-    tried = {n: sorted({r.config.hidden for r in results if r.config.inputs == n}) for n in (3, 4)}
-    assert tried == {3: [2, 3], 4: [2, 3, 4]}
-    assert calls == [10 * (2 + 3)] and len(results) == 10 * (2 + 3)
+class FakeLab(Lab):
+    """Runs succeed where `solves(config)` says; records every call."""
+
+    def __init__(self, solves):
+        super().__init__(runner=lambda configs: [fake_result(c, solves(c)) for c in configs])
+        self.calls: list[list[RunConfig]] = []
+
+    def run(self, configs):
+        self.calls.append(list(configs))
+        return super().run(configs)
 
 
-def test_parity_experiment_tiny(lab):
-    exp = parity.ParityExperiment(max_inputs=2, activations=("sigmoid", "tanh"))
-    start = len(lab.results)
-    findings = exp.run(lab, Scale(seeds=20, epochs=1, quick=True))
-    runs = lab.results[start:]
-    cells = findings.tables["success"]
-    tut = [c for c in cells if c["budget"] == "tutorial"]
-    assert {(c["activation"], c["hidden"]) for c in tut} == {(a, h) for a in ("sigmoid", "tanh") for h in range(1, 5)}
-    for c in cells:
-        cell = [r for r in runs if (r.config.activation, r.config.hidden, r.config.center) == (c["activation"], c["hidden"], c["center"])]
-        assert c["runs"] == len(cell) == 2
-        assert c["successes"] == sum(r.success for r in cell)
-    assert findings.numbers["runs"] == len(runs)
-    for t in findings.tables["smallest_hidden"]:
-        same = [c for c in cells if (c["budget"], c["activation"], c["inputs"]) == (t["budget"], t["activation"], t["inputs"])]
-        assert t["h_any"] == parity.smallest_hidden(same, 0.0) and t["h_90"] == parity.smallest_hidden(same, 0.9)
-        assert t["setiono_sigmoid"] == 2
-    assert set(findings.figures) == {"heatmap_tutorial", "heatmap_long"}
-    assert "Setiono" in findings.answer and "estimated" in findings.answer
+def cells_of(searches, recipe: str, inputs: int) -> list[tuple[int, str, int, int]]:
+    s = next(s for s in searches if s.recipe.name == recipe and s.inputs == inputs)
+    return [(c["hidden"], c["stage"], c["runs"], c["successes"]) for c in s.cells]
+
+
+def test_search_screens_each_size_and_stops_at_the_first_that_passes():
+    # H = N - 1: none; H = N: 80% (screening cannot rule 90% out, all seeds then fail it);
+    # H >= N + 1: every seed.
+    lab = FakeLab(lambda c: c.hidden > c.inputs or (c.hidden == c.inputs and c.seed % 5 != 0))
+    d = parity.Design((3,), parity.recipes(Scale(epochs=1)), seeds=50, screen=20)
+    searches = parity.search(lab, d)
+    assert cells_of(searches, "solving", 3) == [(2, "screen", 20, 0), (3, "screen", 20, 16), (3, "full", 50, 40),
+                                                 (4, "screen", 20, 20), (4, "full", 50, 50)]
+    row = parity.minimal_row(searches[0])
+    assert list(row) == parity.CSV_COLUMNS
+    assert (row["min_hidden"], row["seeds"], row["success_rate"]) == (4, 50, 1.0)
+    assert row["ci_low"] == pytest.approx(parity.wilson(50, 50).low)
+    # every open search advances in the same call: one call per round, not per cell
+    assert len(lab.calls) == 5 and {c.activation for c in lab.calls[0]} == {"sigmoid", "tanh"}
+
+
+def test_search_that_finds_nothing_names_its_range_and_best_cell():
+    lab = FakeLab(lambda c: c.seed < c.hidden)  # rate grows with H, never reaches 90% of 50
+    d = parity.Design((2,), parity.recipes(Scale(epochs=1)), seeds=50, screen=20)
+    [tutorial, _] = parity.search(lab, d)
+    assert [c["hidden"] for c in tutorial.cells] == [2, 3, 4] and tutorial.found is None
+    row = parity.minimal_row(tutorial)
+    assert row["min_hidden"] is None and row["seeds"] == 20 and row["success_rate"] == pytest.approx(4 / 20)
+    assert "none up to H = 4" in parity.cell_text(row, 4)
+
+
+def test_parity_ruled_out_is_the_wilson_upper_bound():
+    assert parity.ruled_out(15, 20) and not parity.ruled_out(16, 20)
+    assert not parity.ruled_out(20, 20) and parity.ruled_out(0, 20)
+
+
+def test_parity_experiment_tiny(lab, tmp_path):
+    exp = parity.ParityExperiment(max_inputs=3)
+    scale = Scale(seeds=3, epochs=1)
+    findings = exp.run(lab, scale)
+    rows = findings.tables["minimal_hidden"]
+    assert [(r["recipe"], r["inputs"]) for r in rows] == [("tutorial", 2), ("tutorial", 3), ("solving", 2), ("solving", 3)]
+    for r in rows:  # every cell is honest: its numbers are those of its runs
+        if r["min_hidden"] is not None:
+            same = [x for x in lab.results if (x.config.inputs, x.config.hidden, x.config.center)
+                    == (r["inputs"], r["min_hidden"], r["center"]) and x.config.seed < r["seeds"]]
+            assert r["success_rate"] >= 0.9 and sum(x.success for x in same) >= 0.9 * r["seeds"]
+    for c in findings.tables["search"]:
+        assert 2 <= c["hidden"] <= 2 * c["inputs"] and c["runs"] == 3
+    assert "Setiono" in findings.answer and "Wilamowski" in findings.answer
+    assert [a["inputs"] for a in findings.tables["answer"]] == [2, 3]
+    written = write_findings(exp, findings, tmp_path)
+    header = (tmp_path / "parity" / "minimal_hidden.csv").read_text().splitlines()[0]
+    assert header == ",".join(parity.CSV_COLUMNS)
+    assert any(p.name == "minimal_hidden.png" for p in written)
+
+
+# --- the study's cost ------------------------------------------------------------------
+
+
+def test_cost_estimate_counts_shared_runs_once():
+    from xorlab.config import ACTIVATIONS
+    from xorlab.experiments import cost
+
+    rows = {r.name: r for r in cost.estimate(Scale(seeds=3, epochs=1))}
+    assert list(rows) == names()
+    assert rows["activation"].runs == 3 * len(ACTIVATIONS) and rows["activation"].units == pytest.approx(3 * 4 * 0.01)
+    assert rows["termination"].new_runs == 0 and rows["conclusion"].new_runs == 0  # Experiment 1's and the baselines' runs
+    assert rows["init"].new_runs == rows["init"].runs / 2
+
+
+@pytest.mark.parametrize("solves", [lambda c: False, lambda c: True, lambda c: c.hidden >= c.inputs])
+def test_cost_estimate_bounds_what_parity_really_runs(solves):
+    from xorlab.experiments import cost
+
+    scale = Scale(seeds=30, epochs=1)
+    lab = FakeLab(solves)
+    parity.search(lab, parity.design(scale, max_inputs=4))
+    ran = {c for call in lab.calls for c in call}
+    bound = cost.parity_configs(Scale(seeds=30, epochs=1))
+    assert cost.units(ran) <= cost.units(set(c for c in bound if c.inputs <= 4))

@@ -8,22 +8,40 @@ from pathlib import Path
 
 import pytest
 
-from test_study import FAKES, install
+from test_study import FAKES, Tiny, install
 from xorlab import __version__
-from xorlab.experiments.base import Scale
+from xorlab.experiments.base import Findings, Scale
 from xorlab.report import write_report
 from xorlab.study import run_study
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-ORDER = ("tiny", "broken", "centre")
+ORDER = ("tiny", "broken", "centre", "wide")
+
+
+class Wide(Tiny):
+    """A table of many long columns and a long unbroken command: what a page must hold."""
+
+    name = "wide"
+    title = "Experiment Bonus (extend the neural network)"
+    question = "At what points did you need to change the size of the hidden layer?"
+
+    def run(self, lab, scale):
+        row = {f"a_rather_long_column_name_{i}": 1234567.891 * i for i in range(24)}
+        row.update({"success_rate": 0.71, "ci_low": 0.61, "ci_high": 0.79})
+        return Findings(answer="`xorlab train --seed 0 " + "--a-very-long-option-value" * 8 + "`.",
+                        tables={"wide": [row, row]})
+
+
+SECTIONS = {**FAKES, "wide": Wide()}
 
 
 @pytest.fixture(scope="module")
 def study(tmp_path_factory):
     out = tmp_path_factory.mktemp("study")
     with pytest.MonkeyPatch.context() as mp:
+        mp.setitem(FAKES, "wide", SECTIONS["wide"])
         install(mp, *ORDER)
         s = run_study(out, Scale(seeds=2, epochs=1), engine="classic",
                       command="xorlab study --seeds 2 --epochs 1")
@@ -32,30 +50,76 @@ def study(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def page(study):
-    """The HTML report loaded in Chromium with every network request refused (and recorded)."""
+def browser():
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), "Chromium is missing: run scripts/setup.sh --test"
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        page = browser.new_page()
-        page.requests_outside = []
+        yield browser
+        browser.close()
 
-        def refuse(route):
-            page.requests_outside.append(route.request.url)
-            route.abort()
 
-        page.route(re.compile(r"^(?!file:|data:).*"), refuse)
+@pytest.fixture(scope="module")
+def page(study, browser):
+    """The HTML report loaded in Chromium with every network request refused (and recorded)."""
+    page = browser.new_page()
+    page.requests_outside = []
+
+    def refuse(route):
+        page.requests_outside.append(route.request.url)
+        route.abort()
+
+    page.route(re.compile(r"^(?!file:|data:).*"), refuse)
+    page.goto((study.out_dir / "report.html").as_uri())
+    page.wait_for_load_state("load")
+    yield page
+    page.close()
+
+
+# Each section's right edge, and the right edge of every table's box in it (px).
+OVERFLOW_JS = """() => [...document.querySelectorAll('section')].map(s => ({
+    id: s.id, right: s.getBoundingClientRect().right,
+    boxes: [...s.querySelectorAll('table')].map(t => (t.closest('.scroll') || t).getBoundingClientRect().right),
+    tables: [...s.querySelectorAll('table')].map(t => t.getBoundingClientRect().right)}))"""
+
+
+@pytest.mark.parametrize("width", [1280, 800])
+def test_no_table_is_wider_than_its_section(study, browser, width):
+    page = browser.new_page(viewport={"width": width, "height": 900})
+    try:
         page.goto((study.out_dir / "report.html").as_uri())
         page.wait_for_load_state("load")
-        yield page
-        browser.close()
+        sections = page.evaluate(OVERFLOW_JS)
+        page_width = page.evaluate("() => [document.documentElement.scrollWidth, window.innerWidth]")
+    finally:
+        page.close()
+    assert page_width[0] <= page_width[1], f"the page scrolls sideways at {width} px"
+    for s in sections:
+        assert all(right <= s["right"] + 0.5 for right in s["boxes"]), (width, s["id"])
+    wide = next(s for s in sections if s["id"] == "wide")
+    assert max(wide["tables"]) > wide["right"]  # the wide table really is wider: its box scrolls
+
+
+def test_tables_have_human_headers_and_one_rate_column(page):
+    headers = page.locator("#tiny table thead th").all_inner_texts()
+    assert "success rate (95% CI)" in headers
+    assert not any("_" in h for h in headers) and "ci_low" not in headers
+    cells = page.locator("#wide table tbody tr").first.locator("td").all_inner_texts()
+    assert "71% [61, 79]" in cells
+
+
+def test_how_to_reproduce_is_stated_once_with_the_machine(page):
+    assert page.locator("h2", has_text="How to reproduce").count() == 1
+    text = page.locator("#reproduce").inner_text()
+    import torch
+
+    assert torch.backends.cpu.get_cpu_capability() in text and torch.__version__ in text
 
 
 def test_every_section_title_is_there_in_order(page):
     titles = page.locator("section > h2").all_inner_texts()
-    assert titles == [FAKES[n].title for n in ORDER] + ["How to reproduce"]
+    assert titles == [SECTIONS[n].title for n in ORDER] + ["How to reproduce"]
 
 
 def test_every_figure_is_embedded_and_loads(page, study):
@@ -70,9 +134,9 @@ def test_every_figure_is_embedded_and_loads(page, study):
 
 def test_each_question_is_quoted_and_answered(page):
     quotes = page.locator("section blockquote").all_inner_texts()
-    assert quotes == [FAKES[n].question for n in ORDER]
+    assert quotes == [SECTIONS[n].question for n in ORDER]
     answers = page.locator("p.answer").all_inner_texts()
-    assert len(answers) == 2 and answers[0].startswith("Best final loss")
+    assert len(answers) == 3 and answers[0].startswith("Best final loss")
 
 
 def test_tables_show_the_evidence(page, study):
@@ -97,11 +161,11 @@ def test_reproduction_is_stated_exactly(page, study):
 def test_markdown_has_the_same_sections_and_figures_that_exist(study):
     md = (study.out_dir / "report.md").read_text()
     headings = re.findall(r"^## (.+)$", md, flags=re.M)
-    assert headings == [FAKES[n].title for n in ORDER] + ["How to reproduce"]
+    assert headings == [SECTIONS[n].title for n in ORDER] + ["How to reproduce"]
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
     assert len(links) == 3 and all((study.out_dir / link).is_file() for link in links)
     for n in ORDER:
-        assert f"> {FAKES[n].question}" in md
+        assert f"> {SECTIONS[n].question}" in md
     assert "RuntimeError: analysis exploded" in md and "| activation |" in md
 
 

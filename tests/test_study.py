@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -208,6 +209,73 @@ def test_resume_after_kill_9_gives_the_numbers_of_an_uninterrupted_study(tmp_pat
     assert stored_runs(killed) == stored_runs(clean)
 
 
+# Reuse: a section whose outputs are complete and current is not run again.
+
+@pytest.fixture
+def count_writes(monkeypatch):
+    """Count the sections whose findings (figures included) are written."""
+    import xorlab.study as study_module
+
+    written, real = [], study_module.write_findings
+
+    def counting(exp, findings, out_dir):
+        written.append(exp.name)
+        return real(exp, findings, out_dir)
+
+    monkeypatch.setattr(study_module, "write_findings", counting)
+    return written
+
+
+def test_a_second_study_reuses_finished_sections_without_redrawing_them(tmp_path, monkeypatch, count_writes):
+    install(monkeypatch, "tiny", "broken", "centre")
+    first = run_study(tmp_path, SCALE, engine="classic")
+    assert count_writes == ["tiny", "centre"]
+    second = run_study(tmp_path, SCALE, engine="classic")
+    assert count_writes == ["tiny", "centre"]  # nothing re-drawn; the failed one ran again
+    assert [s.reused for s in second.sections] == [True, False, True]
+    for a, b in zip(first.sections, second.sections):
+        if a.error is None:
+            assert (b.findings.answer, b.findings.tables, b.findings.numbers) == \
+                (a.findings.answer, a.findings.tables, a.findings.numbers)
+            assert (b.figures, b.runs, b.seeds, b.replay) == (a.figures, a.runs, a.seeds, a.replay)
+    assert "analysis exploded" in second.sections[1].error
+
+
+def test_a_section_runs_again_when_what_made_it_changed(tmp_path, monkeypatch, count_writes):
+    import xorlab.study as study_module
+
+    install(monkeypatch, "tiny", "centre")
+    run_study(tmp_path, SCALE, engine="classic")
+    count_writes.clear()
+    (tmp_path / "tiny" / "loss.svg").write_text("<svg/>")  # an output changed by hand
+    run_study(tmp_path, SCALE, engine="classic")
+    assert count_writes == ["tiny"]
+    run_study(tmp_path, Scale(seeds=3, epochs=1), engine="classic")  # another scale
+    assert count_writes == ["tiny", "tiny", "centre"]
+    monkeypatch.setattr(study_module, "__version__", "0.0.0-other")  # another xorlab
+    run_study(tmp_path, Scale(seeds=3, epochs=1), engine="classic")
+    assert count_writes[3:] == ["tiny", "centre"]
+    (tmp_path / "centre" / "manifest.json").write_text("{not json")
+    monkeypatch.setattr(study_module, "__version__", "0.0.0-other")
+    run_study(tmp_path, Scale(seeds=3, epochs=1), engine="classic")
+    assert count_writes[5:] == ["centre"]
+
+
+def test_an_interrupted_section_leaves_no_manifest_and_runs_again(tmp_path, monkeypatch, count_writes):
+    install(monkeypatch, "tiny")
+    run_study(tmp_path, SCALE, engine="classic")
+    manifest = tmp_path / "tiny" / "manifest.json"
+    assert manifest.exists()
+
+    def interrupted(*args, **kw):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Tiny, "run", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        run_study(tmp_path, Scale(seeds=3, epochs=1), engine="classic")
+    assert not manifest.exists()
+
+
 # The commands, in-process.
 
 def test_experiment_prints_tables_and_answer_and_writes_findings(tmp_path, monkeypatch, run_cli):
@@ -241,6 +309,8 @@ def test_study_command_writes_the_report_and_says_where(tmp_path, monkeypatch, r
     assert r.code == 0, r.err
     assert str(tmp_path / "report.html") in r.out and (tmp_path / "report.md").exists()
     assert "Experiment 1 (activation units)" in r.out
+    again = run_cli("study", "--seeds", "2", "--epochs", "1", "--engine", "classic", "--out", tmp_path)
+    assert again.code == 0 and again.out.count("reused") == 2
 
 
 def test_study_with_a_failing_experiment_exits_non_zero_after_the_report(tmp_path, monkeypatch, run_cli):
@@ -291,6 +361,34 @@ def test_progress_bar_counts_runs_and_stays_silent_when_quick():
     bar.stop()
     assert quiet.getvalue() == ""
     assert speed(30, 60, 10.0) == {"rate": "3.0 runs/s", "eta": "ETA 0:20"}
+
+
+def test_one_bar_per_experiment_whose_total_is_every_run_it_asked_for(tmp_path, monkeypatch):
+    """An experiment that asks for runs several times (a grid, then refinements) shows one
+    bar, not one per request."""
+    import io
+
+    from rich.console import Console
+
+    from xorlab.progress import RunProgress
+
+    class Refining(Tiny):
+        name = "refining"
+
+        def run(self, lab, scale):
+            for seeds in ([0, 1, 2], [3], [4, 5]):
+                lab.run([RunConfig(epochs=1, seed=s) for s in seeds])
+            return Findings(answer="done")
+
+    monkeypatch.setitem(FAKES, "refining", Refining())
+    install(monkeypatch, "refining", "tiny")
+    out = io.StringIO()
+    bar = RunProgress(Console(file=out, width=100), delay_s=0)
+    run_study(tmp_path, Scale(seeds=2, epochs=1), engine="classic", progress=bar)
+    bar.stop()
+    text = out.getvalue()
+    assert "6/6" in text and "4/4" in text
+    assert {m.group(1) for m in re.finditer(r"\d+/(\d+)", text)} == {"6", "4"}  # no stray bars
 
 
 @pytest.mark.parametrize("command", ["study", "experiment"])

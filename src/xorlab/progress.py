@@ -1,28 +1,46 @@
 """A progress bar on stderr for long batches of runs: runs done / total, rate, ETA.
 
-The bar appears only once a batch has taken longer than `DELAY_S`, so quick lookups
-(everything already stored) and tiny grids stay silent.
+One bar per label: an experiment asks the store for runs several times (a grid, then
+refinements, then a search that grows), and every call under the same label adds its
+runs to the same bar, so the bar's total is the experiment's real total once it ends
+(it grows while an experiment decides what to run next). A bar appears only once its
+label has taken longer than `DELAY_S`, so quick lookups (everything already stored)
+and tiny grids stay silent.
 """
 
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 
 DELAY_S = 2.0
 
 
+@dataclass
+class _Bar:
+    """One label's counts: runs asked for, runs done, runs found already stored."""
+
+    total: int = 0
+    done: int = 0
+    stored: int = 0
+    start: float = field(default_factory=time.monotonic)
+    task_id: TaskID | None = None
+
+
 class RunProgress:
-    """One bar per `task(label, total)`; call the returned function with runs finished."""
+    """One bar per label; `task(label, total)` adds `total` runs to the label's bar and
+    returns the function to call with runs finished."""
 
     def __init__(self, console: Console | None = None, delay_s: float = DELAY_S):
         self.console = console or Console(stderr=True)
         self.delay_s = delay_s
         self._progress: Progress | None = None
+        self._bars: dict[str, _Bar] = {}
 
-    def _bar(self) -> Progress:
+    def _live(self) -> Progress:
         if self._progress is None:
             self._progress = Progress(
                 TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
@@ -32,30 +50,38 @@ class RunProgress:
         return self._progress
 
     def task(self, label: str, total: int):
-        """The first call counts runs found already stored: they count towards the bar
-        but not towards the rate and ETA, which are those of training."""
-        start = time.monotonic()
-        done, stored, task_id = 0, None, None
+        """The first call of the returned function counts runs found already stored:
+        they count towards the bar but not towards the rate and ETA, which are those
+        of training."""
+        bar = self._bars.setdefault(label, _Bar())
+        bar.total += total
+        first = True
 
         def advance(n: int) -> None:
-            nonlocal done, stored, task_id
-            done += n
-            if stored is None:
-                stored = n
-            elapsed = time.monotonic() - start
-            if task_id is None and elapsed < self.delay_s:
-                return
-            fields = speed(done - stored, total - done, elapsed)
-            if task_id is None:
-                task_id = self._bar().add_task(label, total=total, **fields)
-            self._bar().update(task_id, completed=done, **fields)
+            nonlocal first
+            bar.done += n
+            if first:
+                bar.stored += n
+                first = False
+            self._show(label, bar)
 
         return advance
 
+    def _show(self, label: str, bar: _Bar) -> None:
+        elapsed = time.monotonic() - bar.start
+        if bar.task_id is None and elapsed < self.delay_s:
+            return
+        fields = speed(bar.done - bar.stored, bar.total - bar.done, elapsed)
+        if bar.task_id is None:
+            bar.task_id = self._live().add_task(label, total=bar.total, **fields)
+        self._live().update(bar.task_id, total=bar.total, completed=bar.done, **fields)
+
     def stop(self) -> None:
+        """Close the bars; a later task starts new ones below what was printed."""
         if self._progress is not None:
             self._progress.stop()
             self._progress = None
+        self._bars = {}
 
 
 def speed(trained: int, left: int, elapsed: float) -> dict[str, str]:

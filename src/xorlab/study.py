@@ -3,14 +3,26 @@
 `run_study` runs every experiment in the tutorial's order on one store; an experiment
 that raises is recorded with its error and the others still run. A Ctrl-C propagates
 after the store has committed every finished chunk, so the same command resumes.
+
+A finished section leaves `OUT/NAME/manifest.json` beside its files: what produced
+them (xorlab's version and a digest of its source, the scale, the engine and its
+version, PyTorch and the CPU capability, a digest of the runs' store keys), a digest of
+every file written, and the findings the report needs. A later study whose producer is
+the same, with every file intact, reuses the section instead of re-analysing and
+re-drawing it (figures cost seconds each), so a resumed study goes straight to the
+experiment that was interrupted.
 """
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
+import os
 import platform
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
@@ -28,9 +40,10 @@ from .executor import Executor
 from .experiments.base import Experiment, Findings, Lab, Scale, write_findings
 from .progress import RunProgress
 from .result import RunResult
-from .store import FILENAME, Store
+from .store import FILENAME, Store, run_key
 
 DEFAULT_CONFIG = RunConfig()
+MANIFEST = "manifest.json"
 
 
 class StoreLab(Lab):
@@ -62,7 +75,8 @@ class Section:
     runs: int = 0
     seeds: list[int] = field(default_factory=list)  # the distinct seeds run, ascending
     replay: str | None = None  # `xorlab train` for one of its runs
-    seconds: float = 0.0
+    seconds: float = 0.0  # to run it, when it last ran
+    reused: bool = False  # outputs of an earlier study, found current (see `reusable`)
 
 
 @dataclass
@@ -77,6 +91,8 @@ class Study:
     started: str  # UTC, ISO 8601
     version: str = __version__
     torch_version: str = torch.__version__
+    torch_git: str = torch.version.git_version[:12]
+    cpu_capability: str = field(default_factory=lambda: torch.backends.cpu.get_cpu_capability())
     python_version: str = platform.python_version()
     store_file: str = FILENAME
     sections: list[Section] = field(default_factory=list)
@@ -105,13 +121,95 @@ def new_study(out_dir: Path, scale: Scale, engine: str, command: str) -> Study:
                  started=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
+@functools.cache
+def source_digest() -> str:
+    """sha256 of every xorlab source file: a changed analysis or figure is another producer,
+    even where the version string was not bumped."""
+    root = Path(__file__).resolve().parent
+    h = hashlib.sha256()
+    for path in sorted(root.rglob("*.py")):
+        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def producer(exp: Experiment, scale: Scale, engine: str) -> dict:
+    """What a section's outputs depend on besides its runs (engine: the resolved name).
+    The runs follow from these; their keys are recorded beside them too."""
+    return {"experiment": exp.name, "xorlab": __version__, "source": source_digest(),
+            "scale": asdict(scale), "engine": engine, "engine_version": ENGINE_VERSIONS[engine],
+            "torch": torch.__version__, "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def runs_digest(configs: Sequence[RunConfig], engine: str) -> str:
+    keys = sorted({run_key(c, engine) for c in configs})
+    return hashlib.sha256("\n".join(keys).encode()).hexdigest()
+
+
+def write_manifest(section: Section, written: Sequence[Path], made_by: dict, runs: str, out_dir: Path) -> None:
+    """The section's manifest, written last and atomically: a section interrupted while
+    writing its files has none, so it is run again."""
+    f = section.findings
+    record = {
+        "producer": made_by, "runs_digest": runs,
+        "files": {str(p.relative_to(out_dir)): file_digest(p) for p in written},
+        "section": {"title": section.title, "question": section.question, "figures": section.figures,
+                    "runs": section.runs, "seeds": section.seeds, "replay": section.replay,
+                    "seconds": section.seconds},
+        # NaN stays NaN here (Python's JSON dialect): the report reads these, not the CSVs.
+        "findings": {"answer": f.answer, "tables": f.tables, "numbers": f.numbers},
+    }
+    folder = out_dir / section.name
+    tmp = folder / (MANIFEST + ".tmp")
+    tmp.write_text(json.dumps(record, default=_plain))
+    os.replace(tmp, folder / MANIFEST)
+
+
+def _plain(value):
+    """numpy scalars and arrays as Python values, for the manifest."""
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} cannot be recorded in a manifest")
+
+
+def reusable(exp: Experiment, made_by: dict, out_dir: Path) -> Section | None:
+    """The section recorded by an earlier study, if the same producer made it and every
+    file it wrote is unchanged; otherwise None."""
+    path = out_dir / exp.name / MANIFEST
+    try:
+        record = json.loads(path.read_text())
+        if record["producer"] != made_by:
+            return None
+        if any(not (out_dir / rel).is_file() or file_digest(out_dir / rel) != digest
+               for rel, digest in record["files"].items()):
+            return None
+        s, f = record["section"], record["findings"]
+        return Section(exp.name, s["title"], s["question"],
+                       findings=Findings(answer=f["answer"], tables=f["tables"], numbers=f["numbers"]),
+                       figures=s["figures"], runs=s["runs"], seeds=s["seeds"], replay=s["replay"],
+                       seconds=s["seconds"], reused=True)
+    except (OSError, ValueError, KeyError, TypeError):  # absent or unreadable: run the section
+        return None
+
+
 def run_section(exp: Experiment, store: Store, scale: Scale, out_dir: Path, engine: str = "auto",
                 progress: RunProgress | None = None, chunk_runs: int | None = None) -> Section:
-    """Run one experiment on the store and write its findings under out_dir/NAME.
+    """Run one experiment on the store and write its findings under out_dir/NAME, unless
+    an earlier study left them complete and current (see `reusable`).
     An exception becomes the section's error; Ctrl-C is not caught."""
+    out_dir = Path(out_dir)
+    made_by = producer(exp, scale, resolve(engine))
+    found = reusable(exp, made_by, out_dir)
+    if found is not None:
+        return found
+    (out_dir / exp.name / MANIFEST).unlink(missing_ok=True)
     lab = StoreLab(store, engine, progress, label=exp.name, chunk_runs=chunk_runs)
     section = Section(exp.name, exp.title, exp.question)
     start = time.monotonic()
+    written: list[Path] = []
     try:
         section.findings = exp.run(lab, scale)
         written = write_findings(exp, section.findings, out_dir)
@@ -128,6 +226,11 @@ def run_section(exp: Experiment, store: Store, scale: Scale, out_dir: Path, engi
     if lab.configs:
         section.seeds = sorted({c.seed for c in lab.configs})
         section.replay = train_command(lab.configs[0])
+    if section.error is None:
+        try:
+            write_manifest(section, written, made_by, runs_digest(lab.configs, made_by["engine"]), out_dir)
+        except (TypeError, ValueError):  # findings JSON cannot hold: the section is simply run again
+            (out_dir / exp.name / (MANIFEST + ".tmp")).unlink(missing_ok=True)
     return section
 
 

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from .. import experiments
 from ..engines import ENGINES
+from ..experiments import budget
 from ..experiments.base import Scale
 from ..store import FILENAME, Store, StoreError
 from ..engines.plan import MAX_SEEDS
@@ -37,9 +38,8 @@ def add_scale_options(p: argparse.ArgumentParser, out_default: str) -> None:
     add_cluster_options(p)
 
 
-# --quick trades the tutorial's 100-epoch budget for speed: every training call of
-# the batched engine costs a fixed ~0.3 ms per SGD step, i.e. ~15 s per 100 epochs.
-FULL_SEEDS, QUICK_SEEDS, QUICK_EPOCHS = 100, 20, 20
+# The sizes are set in `experiments.budget`, with every other size of the study.
+FULL_SEEDS, QUICK_SEEDS, QUICK_EPOCHS = budget.SEEDS, budget.QUICK_SEEDS, budget.QUICK_EPOCHS
 
 
 def scale_from_args(args: argparse.Namespace) -> Scale:

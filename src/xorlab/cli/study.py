@@ -46,7 +46,8 @@ def section_line(s) -> str:
 
     if s.error is not None:
         return f"[red]✗[/red] {escape(s.title)}: failed: {escape(s.error.splitlines()[0])}"
-    return f"[green]✓[/green] {escape(s.title)} ({plural(s.runs, 'run')}, {s.seconds:.1f} s)"
+    took = "reused: its files are current" if s.reused else f"{s.seconds:.1f} s"
+    return f"[green]✓[/green] {escape(s.title)} ({plural(s.runs, 'run')}, {took})"
 
 
 def run(args: argparse.Namespace) -> int:

@@ -20,6 +20,7 @@ from typing import Callable, Sequence
 from ..config import RunConfig
 from ..engines import run_many
 from ..result import RunResult
+from . import budget
 
 Runner = Callable[[Sequence[RunConfig]], list[RunResult]]
 
@@ -29,7 +30,7 @@ class Scale:
     """How big a study is. `seeds` per grid cell; `quick` for a small version;
     `epochs`, when set, overrides the tutorial's budget (for tiny test grids)."""
 
-    seeds: int = 100
+    seeds: int = budget.SEEDS
     quick: bool = False
     epochs: int | None = None
 

@@ -17,14 +17,18 @@ from matplotlib.figure import Figure  # not pyplot: no GUI backend, no global fi
 from ..config import RunConfig
 from ..result import RunResult
 from ..stats import success_rows
+from . import budget
 from .base import Experiment, Findings, Lab, Scale
 
 TUTORIAL_SEED = 42  # "Use random seed 42 for both python and torch" (Experiment 5)
 LR_LOW, LR_HIGH = 1e-4, 10.0
-GRID_POINTS = 49  # six per decade over five decades, ends included
-QUICK_GRID_POINTS = 11  # two per decade
-BISECT_ROUNDS = 6  # each halves the log gap: 10**(5/48) ** (1/64), under 0.5% per boundary
-QUICK_BISECT_ROUNDS = 2
+# Sizes live in `budget`: GRID_POINTS log steps over LR_LOW .. LR_HIGH; each bisection
+# round halves the log gap at a class boundary (6 rounds: 10**(5/48) ** (1/64), under
+# 0.5% per boundary).
+GRID_POINTS = budget.LR_GRID_POINTS
+QUICK_GRID_POINTS = budget.LR_GRID_POINTS_QUICK
+BISECT_ROUNDS = budget.LR_BISECT_ROUNDS
+QUICK_BISECT_ROUNDS = budget.LR_BISECT_ROUNDS_QUICK
 LR_DIGITS = 4  # significant digits kept, so every lr replays as `xorlab train --lr`
 
 # The classes, in the order of the question and the figures. "stuck" (finite, settled,

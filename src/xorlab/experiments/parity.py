@@ -1,66 +1,78 @@
 """Experiment Bonus: XOR (parity) of N inputs, and how big the hidden layer must be.
 
-Two budgets, each a grid of (activation, N inputs, H hidden units) cells with the same
-seeds in every cell:
-  - the tutorial's: 100 epochs, lr 0.01, raw 0/1 inputs, PyTorch's default init; every
-    activation, H = 1 .. 2N. It answers "what happens if you only change the sizes".
-  - a longer one: 300 epochs, centred -1/+1 inputs, tanh, lr 0.2 / N. Experiments 1,
-    3 and 5 make tanh with centred inputs the setting that learns XOR most reliably,
-    with lr 0.1 well inside its stable range for N = 2. With +-1 inputs every input
-    adds to the first layer's pre-activation and to its gradient, so the step is scaled
-    by 2 / N to keep the per-step change of a hidden unit's input roughly the same as
-    for N = 2. Hidden sizes go from 2 to N, the number of threshold units known to
-    suffice, all trained in one batch (one batch of many sizes costs far less than a
-    batch per size grown one at a time). H = 1 is left out: with one
-    hidden unit the output is a monotone function of one projection w.x, so each class
-    is one side of a hyperplane, and parity is not linearly separable (the tutorial
-    budget, which includes H = 1, shows it empirically).
-The cost of a run grows about linearly with N * H * epochs, and this grid has 55
-cells, so a parity cell gets a tenth of the seeds of Experiments 1-5 (10 by default;
-`--seeds 500` gives 50); `plan` states the runs and an estimate before anything trains.
+For each N and each training recipe, the smallest hidden layer H that reaches 100% test
+accuracy in at least 90% of seeds (`budget.PARITY_TARGET`), with its Wilson interval:
+  - the tutorial's recipe: the tutorial's net and budget (sigmoid, raw 0/1 inputs,
+    lr 0.01, 100 epochs), changing only the sizes, as the tutorial asks;
+  - a recipe that solves parity: tanh with centred -1/+1 inputs (what Experiments 1 and
+    3 find learns XOR most reliably), U(-1, 1) initial weights, lr 0.1 and a longer
+    budget (`budget` says how it was found).
+Both are set against theory: floor(N/2)+1 sigmoid units suffice (Setiono 1997) and N
+threshold units in one hidden layer do (Wilamowski, Hunter & Malinowski 2003).
+
+The search is adaptive, so its cost stays bounded: H goes up from
+`PARITY_HIDDEN_START` and stops at the first H that passes, up to
+`PARITY_HIDDEN_FACTOR * N`. Each cell is first screened on its first
+`PARITY_SCREEN_SEEDS` seeds; a cell whose screening already rules out 90% (Wilson upper
+bound below it) is passed over, and only a cell that may pass gets every seed. Every
+open (recipe, N) search advances one step per round, and a round is one call to the
+lab, so the engine trains each round as one batch. All sizes are in `budget`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")
 import numpy as np
-from matplotlib.figure import Figure
+from matplotlib.figure import Figure  # not pyplot: no GUI backend, no global figure state
 from matplotlib.patches import Rectangle
 
 from ..config import ConfigError, RunConfig
 from ..result import RunResult
-from ..stats import success_rows
+from ..stats import wilson
+from . import budget
 from .base import Experiment, Findings, Lab, Scale
 
-MAX_INPUTS = 6  # the default largest N (inputs 2 .. 6)
-MAX_INPUTS_LIMIT = 8  # the largest N this experiment accepts
-QUICK_MAX_INPUTS = 3
-ACTIVATIONS = ("sigmoid", "tanh", "relu")
-
-TUTORIAL_EPOCHS = 100
-LONG_EPOCHS = 300
-LONG_EPOCHS_QUICK = 100
-LONG_ACTIVATION = "tanh"
-LONG_HIDDEN_MIN = 2
-
-# "At least one", "at least half" and "at least 90%" of a cell's runs at 100% accuracy.
-THRESHOLDS = {"h_any": 0.0, "h_half": 0.5, "h_90": 0.9}
-
-# Cost per 100-epoch 2-2-1 run equivalent (see `cost_units`), measured: the default
-# design (about 9,100 units) took 214 s with the batched engine on 2 cores. Small
-# networks pad into shared batches, so this is an average, not a law.
-MS_PER_TUTORIAL_RUN = 25
-FIELDS = ["epochs", "center", "lr", "activation", "inputs", "hidden"]
+MAX_INPUTS = budget.PARITY_MAX_INPUTS
+MAX_INPUTS_LIMIT = budget.PARITY_MAX_INPUTS_LIMIT
+CSV_COLUMNS = ["inputs", "recipe", "activation", "epochs", "lr", "center", "min_hidden", "seeds",
+               "success_rate", "ci_low", "ci_high"]
 
 
-def long_lr(inputs: int) -> float:
-    """The long budget's learning rate: 0.1 at N = 2, scaled by 2 / N (see the module doc)."""
-    return 0.2 / inputs
+@dataclass(frozen=True)
+class Recipe:
+    """How a parity net is trained: everything but its sizes and seed."""
+
+    name: str
+    activation: str
+    center: bool
+    init: str
+    lr: float
+    epochs: int
+
+    def config(self, inputs: int, hidden: int, seed: int) -> RunConfig:
+        return RunConfig(inputs=inputs, hidden=hidden, activation=self.activation, center=self.center,
+                         init=self.init, lr=self.lr, epochs=self.epochs, seed=seed)
+
+    def describe(self) -> str:
+        inputs = "centred -1/+1 inputs" if self.center else "raw 0/1 inputs"
+        init = "U(-1, 1) init" if self.init == "uniform" else "PyTorch's default init"
+        return (f"{self.activation}, {inputs}, {init}, lr {self.lr:g}, "
+                f"{self.epochs} epoch{'' if self.epochs == 1 else 's'}")
+
+
+def recipes(scale: Scale) -> tuple[Recipe, ...]:
+    """The tutorial's recipe and the solving one, at this scale's budgets. The solving
+    recipe's budget is PARITY_SOLVE_EPOCHS / 100 times the tutorial's, so `--quick` and
+    `--epochs` shorten both alike."""
+    tutorial_epochs = scale.budget(100)
+    solve_epochs = max(1, round(tutorial_epochs * budget.PARITY_SOLVE_EPOCHS / 100))
+    return (
+        Recipe("tutorial", "sigmoid", False, "default", 0.01, tutorial_epochs),
+        Recipe("solving", budget.PARITY_SOLVE_ACTIVATION, True, budget.PARITY_SOLVE_INIT, budget.PARITY_SOLVE_LR,
+               solve_epochs),
+    )
 
 
 def setiono_hidden(inputs: int) -> int:
@@ -75,122 +87,210 @@ def threshold_hidden(inputs: int) -> int:
     return inputs
 
 
-def tutorial_configs(inputs: Sequence[int], activations: Sequence[str], seeds: Sequence[int],
-                     epochs: int) -> list[RunConfig]:
-    """Every (activation, N, H in 1 .. 2N, seed) at the tutorial's other settings."""
-    return [RunConfig(inputs=n, hidden=h, activation=act, epochs=epochs, seed=s)
-            for act in activations for n in inputs for h in range(1, 2 * n + 1) for s in seeds]
-
-
-def long_configs(inputs: Sequence[int], hidden: int, seeds: Sequence[int], epochs: int) -> list[RunConfig]:
-    """One hidden size of the long budget, for every N given and every seed."""
-    return [RunConfig(inputs=n, hidden=hidden, activation=LONG_ACTIVATION, center=True, lr=long_lr(n),
-                      epochs=epochs, seed=s) for n in inputs for s in seeds]
-
-
-def long_hidden_max(inputs: int) -> int:
-    return threshold_hidden(inputs)
+def hidden_max(inputs: int) -> int:
+    return budget.PARITY_HIDDEN_FACTOR * inputs
 
 
 def cost_units(configs: Sequence[RunConfig]) -> float:
-    """Cost in 100-epoch 2-2-1 runs: N * H / 4 * epochs / 100 each."""
+    """Cost in 100-epoch 2-2-1 runs (`budget`'s unit): N * H / 4 * epochs / 100 each."""
     return sum(c.inputs * c.hidden / 4 * c.epochs / 100 for c in configs)
 
 
 @dataclass(frozen=True)
 class Design:
-    """What the experiment will run for a scale, before anything trains."""
+    """What the experiment searches at a scale, before anything trains."""
 
     inputs: tuple[int, ...]
-    activations: tuple[str, ...]
-    seeds: tuple[int, ...]
-    tutorial_epochs: int
-    long_epochs: int
-
-    def tutorial(self) -> list[RunConfig]:
-        return tutorial_configs(self.inputs, self.activations, self.seeds, self.tutorial_epochs)
-
-    def long_upper_bound(self) -> list[RunConfig]:
-        """The long budget's configs."""
-        return [c for n in self.inputs for h in range(LONG_HIDDEN_MIN, long_hidden_max(n) + 1)
-                for c in long_configs([n], h, self.seeds, self.long_epochs)]
+    recipes: tuple[Recipe, ...]
+    seeds: int  # every seed of a cell that may pass
+    screen: int  # the seeds a cell is screened on first
 
     def plan(self) -> dict:
-        """Run counts and the estimated seconds (batched engine, 2 cores)."""
-        tut, long = self.tutorial(), self.long_upper_bound()
-        seconds = MS_PER_TUTORIAL_RUN / 1000 * (cost_units(tut) + cost_units(long))
-        return {"tutorial_runs": len(tut), "long_runs_at_most": len(long),
-                "runs_at_most": len(tut) + len(long), "estimated_seconds_at_most": round(seconds, 1)}
+        """The most the search can run: every H screened, and every H given all seeds."""
+        cells = [(r, n, h) for r in self.recipes for n in self.inputs
+                 for h in range(budget.PARITY_HIDDEN_START, hidden_max(n) + 1)]
+        screens = [r.config(n, h, s) for r, n, h in cells for s in range(self.screen)]
+        full = [r.config(n, h, s) for r, n, h in cells for s in range(self.seeds)]
+        return {"cells_at_most": len(cells), "runs_at_most": len(full),
+                "units_at_most": round(cost_units(full), 1), "screen_runs": len(screens),
+                "screen_units": round(cost_units(screens), 1)}
 
 
-def design(scale: Scale, max_inputs: int = MAX_INPUTS, activations: Sequence[str] = ACTIVATIONS) -> Design:
-    """The grid for a scale. Parity cells get a tenth of the seeds of Experiments 1-5
-    (see the module docstring): the default scale gives 10, `--seeds 500` gives 50."""
-    top = min(max_inputs, QUICK_MAX_INPUTS) if scale.quick else max_inputs
-    seeds = tuple(range(max(1, scale.seeds // 10)))
-    return Design(tuple(range(2, top + 1)), tuple(activations), seeds, scale.budget(TUTORIAL_EPOCHS),
-                  scale.budget(LONG_EPOCHS_QUICK if scale.quick else LONG_EPOCHS))
+def max_inputs_for(scale: Scale, max_inputs: int) -> int:
+    if scale.quick:
+        return min(max_inputs, budget.PARITY_MAX_INPUTS_QUICK)
+    if scale.seeds >= budget.PARITY_LARGE_AT_SEEDS and max_inputs == MAX_INPUTS:
+        return budget.PARITY_MAX_INPUTS_LARGE
+    return max_inputs
 
 
-def long_sweep(lab: Lab, d: Design) -> list[RunResult]:
-    """Every N with H = 2 .. N at the long budget, in one call so it trains as one batch."""
-    return lab.run(d.long_upper_bound())
+def design(scale: Scale, max_inputs: int = MAX_INPUTS) -> Design:
+    """The search for a scale: `scale.seeds` seeds (100 by default) for a cell that may
+    pass, after screening on PARITY_SCREEN_SEEDS of them."""
+    top = max_inputs_for(scale, max_inputs)
+    seeds = scale.seeds
+    return Design(tuple(range(budget.PARITY_MIN_INPUTS, top + 1)), recipes(scale), seeds,
+                  min(budget.PARITY_SCREEN_SEEDS, seeds))
+
+
+# --- the search --------------------------------------------------------------------
+
+
+def ruled_out(successes: int, runs: int, target: float = budget.PARITY_TARGET) -> bool:
+    """The cell cannot reach `target`: its Wilson upper bound is below it."""
+    return wilson(successes, runs).high < target
+
+
+@dataclass
+class Search:
+    """One (recipe, N) search, upward in H; `cells` records every cell tried."""
+
+    recipe: Recipe
+    inputs: int
+    hidden: int = budget.PARITY_HIDDEN_START
+    stage: str = "screen"  # or "full"
+    found: int | None = None
+    cells: list[dict] = field(default_factory=list)
+
+    @property
+    def done(self) -> bool:
+        return self.found is not None or self.hidden > hidden_max(self.inputs)
+
+    def configs(self, d: Design) -> list[RunConfig]:
+        count = d.screen if self.stage == "screen" else d.seeds
+        return [self.recipe.config(self.inputs, self.hidden, s) for s in range(count)]
+
+    def record(self, results: list[RunResult], d: Design) -> None:
+        """Take a cell's results and decide the next step."""
+        k, n = sum(r.success for r in results), len(results)
+        rate = wilson(k, n)
+        self.cells.append({"recipe": self.recipe.name, "inputs": self.inputs, "hidden": self.hidden,
+                           "stage": self.stage, "runs": n, "successes": k, "success_rate": rate.p,
+                           "ci_low": rate.low, "ci_high": rate.high,
+                           "diverged": sum(r.diverged for r in results)})
+        if self.stage == "screen" and not ruled_out(k, n) and d.seeds > n:
+            self.stage = "full"
+            return
+        if k >= budget.PARITY_TARGET * n and n == d.seeds:
+            self.found = self.hidden
+            return
+        self.hidden, self.stage = self.hidden + 1, "screen"
+
+
+def search(lab: Lab, d: Design) -> list[Search]:
+    """Every (recipe, N) search to its end, one lab call per round."""
+    searches = [Search(r, n) for r in d.recipes for n in d.inputs]
+    while open_ := [s for s in searches if not s.done]:
+        batches = [s.configs(d) for s in open_]
+        results = lab.run([c for b in batches for c in b])
+        start = 0
+        for s, b in zip(open_, batches):
+            s.record(results[start:start + len(b)], d)
+            start += len(b)
+    return searches
 
 
 # --- analysis ----------------------------------------------------------------------
 
 
-def cell_rows(results: list[RunResult], budget: str) -> list[dict]:
-    """Success per (activation, N, H) cell with Wilson CIs, labelled with the budget."""
-    return [{"budget": budget, **row} for row in success_rows(results, by=FIELDS)]
+def minimal_row(s: Search) -> dict:
+    """The CSV row: the smallest passing H with its rate, or (none found) the best cell tried."""
+    if s.found is not None:
+        cell = [c for c in s.cells if c["hidden"] == s.found][-1]  # its largest sample
+    else:
+        most = max(c["runs"] for c in s.cells)
+        cell = max((c for c in s.cells if c["runs"] == most), key=lambda c: (c["success_rate"], c["hidden"]))
+    return {"inputs": s.inputs, "recipe": s.recipe.name, "activation": s.recipe.activation,
+            "epochs": s.recipe.epochs, "lr": s.recipe.lr, "center": s.recipe.center,
+            "min_hidden": s.found, "seeds": cell["runs"], "success_rate": cell["success_rate"],
+            "ci_low": cell["ci_low"], "ci_high": cell["ci_high"]}
 
 
-def smallest_hidden(rows: list[dict], rate: float) -> int | None:
-    """The smallest H whose success rate is >= rate (> 0 for rate 0), or None."""
-    ok = [r["hidden"] for r in rows if (r["successes"] > 0 if rate == 0 else r["success_rate"] >= rate)]
-    return min(ok) if ok else None
+def answer_rows(rows: list[dict], d: Design) -> list[dict]:
+    """Per N: the theory's sizes and each recipe's smallest H with its rate, for reading."""
+    out = []
+    for n in d.inputs:
+        row = {"inputs": n, "floor(N/2)+1 (Setiono 1997)": setiono_hidden(n),
+               "N (Wilamowski et al. 2003)": threshold_hidden(n)}
+        for r in rows:
+            if r["inputs"] == n:
+                row[f"{r['recipe']} recipe"] = cell_text(r, hidden_max(n))
+        out.append(row)
+    return out
 
 
-def threshold_rows(cells: list[dict]) -> list[dict]:
-    """Per (budget, activation, N): the smallest H at each threshold, and the theory."""
-    keys = list(dict.fromkeys((r["budget"], r["activation"], r["inputs"]) for r in cells))
-    rows = []
-    for budget, act, n in keys:
-        cell = [r for r in cells if (r["budget"], r["activation"], r["inputs"]) == (budget, act, n)]
-        rows.append({
-            "budget": budget, "activation": act, "inputs": n,
-            "epochs": cell[0]["epochs"], "lr": cell[0]["lr"], "center": cell[0]["center"],
-            "hidden_tried": max(r["hidden"] for r in cell),
-            **{name: smallest_hidden(cell, rate) for name, rate in THRESHOLDS.items()},
-            "setiono_sigmoid": setiono_hidden(n), "wilamowski_threshold": threshold_hidden(n),
-        })
-    return rows
+def cell_text(row: dict, top: int) -> str:
+    rate = f"{100 * row['success_rate']:.0f}% [{100 * row['ci_low']:.0f}, {100 * row['ci_high']:.0f}]"
+    if row["min_hidden"] is None:
+        return f"none up to H = {top} (best {rate} of {row['seeds']})"
+    return f"H = {row['min_hidden']}: {rate} of {row['seeds']}"
+
+
+def _theory(rows: list[dict]) -> str:
+    parts = []
+    for r in rows:
+        if r["min_hidden"] is None:
+            continue
+        n, h = r["inputs"], r["min_hidden"]
+        where = ("below floor(N/2)+1" if h < setiono_hidden(n) else "at floor(N/2)+1" if h == setiono_hidden(n)
+                 else "between floor(N/2)+1 and N" if h <= threshold_hidden(n) else "above N")
+        parts.append(f"N={n}: {where}")
+    return "; ".join(parts) if parts else "no N solved within the range"
+
+
+def answer(rows: list[dict], d: Design, runs: int, units: float) -> str:
+    by = {r.name: [row for row in rows if row["recipe"] == r.name] for r in d.recipes}
+    parts = [f"Smallest hidden layer H with >= {100 * budget.PARITY_TARGET:.0f}% of seeds at 100% test accuracy "
+             f"(Wilson 95% CI), H searched from {budget.PARITY_HIDDEN_START} to {budget.PARITY_HIDDEN_FACTOR}N."]
+    for r in d.recipes:
+        found = "; ".join(f"N={row['inputs']}: {cell_text(row, hidden_max(row['inputs']))}" for row in by[r.name])
+        parts.append(f"The {r.name} recipe ({r.describe()}): {found}.")
+    solving = by[d.recipes[-1].name]
+    spare = any(r["min_hidden"] is not None and r["min_hidden"] > setiono_hidden(r["inputs"]) for r in solving)
+    parts.append(f"Against theory (floor(N/2)+1 sigmoid units suffice, Setiono 1997; N threshold units, "
+                 f"Wilamowski et al. 2003), the {d.recipes[-1].name} recipe's size is {_theory(solving)}"
+                 + (": the theory's sizes are what a net can represent, while gradient descent from a random "
+                    "start finds such a solution reliably only with spare units." if spare else "."))
+    tutorial = by[d.recipes[0].name]
+    stalled = [row["inputs"] for row in tutorial if row["min_hidden"] is None]
+    if stalled:
+        parts.append(f"At the tutorial's budget no size up to 2N suffices for N = {', '.join(map(str, stalled))}: "
+                     "the parity of N bits is uncorrelated with every proper subset of its inputs, so from a random "
+                     "start the gradient carries almost no signal and the net sits on a plateau, which raw 0/1 inputs "
+                     "and lr 0.01 leave too little time to escape.")
+    parts.append(f"Each cell was screened on {d.screen} seeds and, where 90% stayed possible, run on all {d.seeds} "
+                 f"({runs} runs in all, {units:.0f} units of a 100-epoch 2-2-1 run; the search table lists every "
+                 "cell tried).")
+    return " ".join(parts)
 
 
 # --- figures -----------------------------------------------------------------------
 
 
-def success_matrix(cells: list[dict], inputs: Sequence[int], hidden_max: int) -> np.ndarray:
-    """Success rate (len(inputs), hidden_max): row N, column H - 1; NaN where not run."""
-    m = np.full((len(inputs), hidden_max), np.nan)
-    for r in cells:
-        m[list(inputs).index(r["inputs"]), r["hidden"] - 1] = r["success_rate"]
+def success_matrix(cells: list[dict], inputs: Sequence[int], top: int) -> np.ndarray:
+    """Success rate (len(inputs), top): row N, column H - 1, from each cell's largest
+    sample; NaN where not tried."""
+    m = np.full((len(inputs), top), np.nan)
+    for c in sorted(cells, key=lambda c: c["runs"]):
+        m[list(inputs).index(c["inputs"]), c["hidden"] - 1] = c["success_rate"]
     return m
 
 
-def _heatmap(ax, cells: list[dict], inputs: Sequence[int], hidden_max: int, title: str):
-    m = success_matrix(cells, inputs, hidden_max)
+def _panel(ax, cells: list[dict], rows: list[dict], inputs: Sequence[int], top: int, title: str):
+    m = success_matrix(cells, inputs, top)
     image = ax.imshow(m, vmin=0, vmax=1, cmap="viridis", origin="lower", aspect="auto",
-                      extent=(0.5, hidden_max + 0.5, inputs[0] - 0.5, inputs[-1] + 0.5))
+                      extent=(0.5, top + 0.5, inputs[0] - 0.5, inputs[-1] + 0.5))
     for i, n in enumerate(inputs):
-        for h in range(1, hidden_max + 1):
+        for h in range(1, top + 1):
             if np.isfinite(m[i, h - 1]):
                 v = m[i, h - 1]
                 ax.text(h, n, f"{100 * v:.0f}", ha="center", va="center", fontsize=7,
                         color="black" if v > 0.6 else "white")
-        # The theory's sufficient size for sigmoid units (Setiono 1997), outlined.
         ax.add_patch(Rectangle((setiono_hidden(n) - 0.5, n - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=1.5))
-    ax.set_xticks(range(1, hidden_max + 1))
+        found = next((r["min_hidden"] for r in rows if r["inputs"] == n), None)
+        if found is not None:
+            ax.add_patch(Rectangle((found - 0.5, n - 0.5), 1, 1, fill=False, edgecolor="white", linewidth=2.5))
+    ax.set_xticks(range(1, top + 1))
     ax.set_yticks(list(inputs))
     ax.set_xlabel("hidden units H")
     ax.set_ylabel("inputs N")
@@ -198,71 +298,21 @@ def _heatmap(ax, cells: list[dict], inputs: Sequence[int], hidden_max: int, titl
     return image
 
 
-def heatmap_figure(cells: list[dict], inputs: Sequence[int], activations: Sequence[str], title: str) -> Figure:
-    """One panel per activation: % of runs at 100% test accuracy per (N, H) cell."""
-    hidden_max = max(r["hidden"] for r in cells)
-    fig = Figure(figsize=(4.2 * len(activations) + 1, 4), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(activations)))
-    for ax, act in zip(axes, activations):
-        image = _heatmap(ax, [r for r in cells if r["activation"] == act], inputs, hidden_max, act)
-    fig.colorbar(image, ax=list(axes), label="share of runs at 100% test accuracy")
-    fig.suptitle(f"{title}\n(numbers: % of runs; blank: not run; red box: floor(N/2)+1 units, enough in theory)",
-                 fontsize=10)
+def search_figure(cells: list[dict], rows: list[dict], d: Design) -> Figure:
+    """One panel per recipe: % of seeds at 100% test accuracy per (N, H) cell tried."""
+    top = max(hidden_max(n) for n in d.inputs)
+    fig = Figure(figsize=(4.6 * len(d.recipes) + 1, 4), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(d.recipes)))
+    for ax, r in zip(axes, d.recipes):
+        image = _panel(ax, [c for c in cells if c["recipe"] == r.name], [x for x in rows if x["recipe"] == r.name],
+                       d.inputs, top, f"{r.name}: {r.describe()}")
+    fig.colorbar(image, ax=list(axes), label="share of seeds at 100% test accuracy")
+    fig.suptitle("Smallest hidden layer for N-bit parity (numbers: % of seeds; blank: not needed or not tried;\n"
+                 "white box: smallest H at >= 90%; red box: floor(N/2)+1 units, enough in theory)", fontsize=10)
     return fig
 
 
 # --- the experiment ----------------------------------------------------------------
-
-
-def _describe(rows: list[dict], key: str) -> str:
-    return ", ".join(f"N={r['inputs']}: " + (str(r[key]) if r[key] is not None else f"none up to {r['hidden_tried']}")
-                     for r in rows)
-
-
-def _theory_comparison(long: list[dict]) -> str:
-    """How the long budget's >= 90% sizes compare with floor(N/2)+1 (Setiono 1997)."""
-    at = [r["inputs"] for r in long if r["h_90"] is not None and r["h_90"] <= r["setiono_sigmoid"]]
-    above = [r["inputs"] for r in long if r["h_90"] is not None and r["h_90"] > r["setiono_sigmoid"]]
-    none = [r["inputs"] for r in long if r["h_90"] is None]
-    parts = [f"{label} for N = {', '.join(map(str, ns))}"
-             for label, ns in (("at the theoretical size", at), ("above it", above), ("not within N units", none)) if ns]
-    return "; ".join(parts)
-
-
-def _plateau_reason(thresholds: list[dict]) -> str:
-    """Why the tutorial budget falls short, said only where the data shows it does."""
-    tut = {(r["activation"], r["inputs"]): r["h_90"] for r in thresholds if r["budget"] == "tutorial"}
-    inputs = sorted({n for _, n in tut})
-    failing = [n for n in inputs if all(h is None for (_, m), h in tut.items() if m == n)]
-    if not failing:
-        return ""
-    long = {r["inputs"]: r["h_90"] for r in thresholds if r["budget"] == "long"}
-    helped = [n for n in failing if long.get(n) is not None]
-    rescued = (f" Centred inputs, a larger step (Experiments 3 and 5) and more epochs get there for "
-               f"N = {', '.join(map(str, helped))}." if helped else "")
-    return (f" At the tutorial's budget no activation reaches 90% at any size up to 2N for "
-            f"N = {', '.join(map(str, failing))}: the parity of N bits is uncorrelated with every proper subset of its "
-            f"inputs, so from a random start the gradient carries almost no signal and the net sits on a plateau; "
-            f"raw 0/1 inputs and lr 0.01 leave too little time to escape it.{rescued}")
-
-
-def answer(thresholds: list[dict], d: Design, plan: dict, runs: int) -> str:
-    tut = [r for r in thresholds if r["budget"] == "tutorial"]
-    long = [r for r in thresholds if r["budget"] == "long"]
-    per_act = "; ".join(f"{act}: {_describe([r for r in tut if r['activation'] == act], 'h_90')}"
-                        for act in d.activations)
-    return (
-        f"Smallest hidden layer with >= 90% of {len(d.seeds)} seeds at 100% test accuracy. "
-        f"At the tutorial's budget ({d.tutorial_epochs} epochs, lr 0.01, raw inputs): {per_act}. "
-        f"With {d.long_epochs} epochs, centred inputs, tanh and lr 0.2/N: {_describe(long, 'h_90')} "
-        f"(at least one success from: {_describe(long, 'h_any')}). "
-        f"Theory: floor(N/2)+1 sigmoid units suffice (Setiono 1997), N threshold units in one layer "
-        f"(Wilamowski et al. 2003); the long budget's 90% size is {_theory_comparison(long)}."
-        f"{_plateau_reason(thresholds)} "
-        f"Design: {runs} runs (the long budget tries H = 2 .. N; "
-        f"at most {plan['runs_at_most']} runs, estimated <= {plan['estimated_seconds_at_most']:.0f} s "
-        f"with the batched engine on 2 cores)."
-    )
 
 
 class ParityExperiment(Experiment):
@@ -271,34 +321,31 @@ class ParityExperiment(Experiment):
     question = ("At what points did you need to change the size of the hidden layer for the network "
                 "to achieve 100% accuracy?")
 
-    def __init__(self, max_inputs: int = MAX_INPUTS, activations: Sequence[str] = ACTIVATIONS):
-        if not isinstance(max_inputs, int) or not 2 <= max_inputs <= MAX_INPUTS_LIMIT:
+    def __init__(self, max_inputs: int = MAX_INPUTS):
+        if (not isinstance(max_inputs, int) or isinstance(max_inputs, bool)
+                or not budget.PARITY_MIN_INPUTS <= max_inputs <= MAX_INPUTS_LIMIT):
             raise ConfigError("inputs", f"parity needs a largest N from 2 to {MAX_INPUTS_LIMIT} (got {max_inputs!r})")
         self.max_inputs = max_inputs
-        self.activations = tuple(activations)
 
     def design(self, scale: Scale) -> Design:
-        return design(scale, self.max_inputs, self.activations)
+        return design(scale, self.max_inputs)
 
     def run(self, lab: Lab, scale: Scale) -> Findings:
         d = self.design(scale)
-        tutorial = lab.run(d.tutorial())
-        long = long_sweep(lab, d)
-        cells = cell_rows(tutorial, "tutorial") + cell_rows(long, "long")
-        thresholds = threshold_rows(cells)
-        plan = d.plan()
+        searches = search(lab, d)
+        rows = [minimal_row(s) for s in searches]
+        cells = [c for s in searches for c in s.cells]
+        configs = {s.recipe.config(c["inputs"], c["hidden"], seed) for s in searches for c in s.cells
+                   for seed in range(c["runs"])}
+        units = cost_units(list(configs))
         return Findings(
-            answer=answer(thresholds, d, plan, len(tutorial) + len(long)),
-            tables={"success": cells, "smallest_hidden": thresholds},
-            numbers={"plan": plan, "runs": len(tutorial) + len(long), "seeds": list(d.seeds),
-                     "inputs": list(d.inputs), "long_lr": {n: long_lr(n) for n in d.inputs},
-                     "long_epochs": d.long_epochs, "tutorial_epochs": d.tutorial_epochs},
-            figures={
-                "heatmap_tutorial": heatmap_figure([c for c in cells if c["budget"] == "tutorial"], d.inputs,
-                                                   d.activations, f"Tutorial budget: {d.tutorial_epochs} epochs, lr 0.01, raw inputs"),
-                "heatmap_long": heatmap_figure([c for c in cells if c["budget"] == "long"], d.inputs,
-                                               (LONG_ACTIVATION,), f"{d.long_epochs} epochs, centred, lr 0.2/N"),
-            },
+            answer=answer(rows, d, len(configs), units),
+            tables={"answer": answer_rows(rows, d), "minimal_hidden": rows, "search": cells},
+            numbers={"plan": d.plan(), "runs": len(configs), "units": units, "seeds": d.seeds,
+                     "screen_seeds": d.screen, "inputs": list(d.inputs), "target": budget.PARITY_TARGET,
+                     "recipes": {r.name: r.describe() for r in d.recipes},
+                     "hidden_range": {n: [budget.PARITY_HIDDEN_START, hidden_max(n)] for n in d.inputs}},
+            figures={"minimal_hidden": search_figure(cells, rows, d)},
         )
 
 

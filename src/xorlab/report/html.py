@@ -7,7 +7,7 @@ import re
 from html import escape
 
 from ..study import Section, Study
-from .text import REPLAY_NOTE, cell, columns, evidence_line, files_line, reproduce_items
+from .text import REPLAY_NOTE, display_columns, header, evidence_line, files_line, reproduce_items
 
 TITLE = "xorlab study: the XOR tutorial's experiments, answered with evidence"
 
@@ -23,18 +23,24 @@ blockquote { margin: .8rem 0; padding: .5rem 1rem; border-left: 4px solid #7a9cc
 code { font: .9em ui-monospace, SFMono-Regular, Menlo, monospace; background: #f2f2f2;
        padding: .1em .3em; border-radius: 3px; }
 pre { background: #f7f7f7; padding: .8rem; overflow-x: auto; font-size: .85rem; }
+/* A table never widens the page: its headers wrap, and what still does not fit scrolls
+   inside its own box. */
 table { border-collapse: collapse; margin: .6rem 0 1.2rem; font-size: .88rem; }
-caption { text-align: left; font-weight: 600; padding-bottom: .3rem; }
+caption { text-align: left; font-weight: 600; padding-bottom: .3rem; position: sticky; left: 0; }
 th, td { padding: .25rem .6rem; border-bottom: 1px solid #e3e3e3; text-align: right; }
-th { background: #fafafa; border-bottom: 2px solid #ccc; }
+th { background: #fafafa; border-bottom: 2px solid #ccc; font-weight: 600; vertical-align: bottom;
+     max-width: 10em; overflow-wrap: normal; }  /* wraps between words, never inside one */
+td { white-space: nowrap; font-variant-numeric: tabular-nums; }
 td:first-child, th:first-child { text-align: left; }
-.scroll { overflow-x: auto; }
+.scroll { overflow-x: auto; max-width: 100%; }
+section, p, dd, li { overflow-wrap: anywhere; }
+dd { min-width: 0; }
 figure { margin: 1rem 0; }
 figure img { max-width: min(100%, 48rem); height: auto; border: 1px solid #eee; }
 figcaption { font-size: .85rem; color: #555; }
 .error { border-left: 4px solid #c0392b; background: #fdf0ef; padding: .5rem 1rem; }
 .meta { color: #555; font-size: .9rem; }
-dl { display: grid; grid-template-columns: max-content 1fr; gap: .3rem 1rem; }
+dl { display: grid; grid-template-columns: minmax(auto, 12rem) minmax(0, 1fr); gap: .3rem 1rem; }
 dt { font-weight: 600; }
 dd { margin: 0; }
 nav ol { padding-left: 1.4rem; }
@@ -49,11 +55,11 @@ def inline(text: str) -> str:
 def table_html(name: str, rows: list[dict]) -> str:
     if not rows:
         return f"<p class='meta'>{escape(name)}: no rows.</p>"
-    cols = columns(rows)
-    head = "".join(f"<th>{escape(c)}</th>" for c in cols)
-    body = "".join("<tr>" + "".join(f"<td>{escape(cell(r.get(c)))}</td>" for c in cols) + "</tr>"
+    cols = display_columns(rows)
+    head = "".join(f"<th scope='col'>{escape(title)}</th>" for title, _ in cols)
+    body = "".join("<tr>" + "".join(f"<td>{escape(text(r))}</td>" for _, text in cols) + "</tr>"
                    for r in rows)
-    return (f"<div class='scroll'><table><caption>{escape(name)}</caption>"
+    return (f"<div class='scroll'><table><caption>{escape(header(name))}</caption>"
             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
 
 

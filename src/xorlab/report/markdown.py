@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from ..study import Section, Study
 from .html import TITLE
-from .text import REPLAY_NOTE, cell, columns, evidence_line, files_line, reproduce_items
+from .text import REPLAY_NOTE, display_columns, header, evidence_line, files_line, reproduce_items
 
 
-def md_cell(value) -> str:
-    return cell(value).replace("|", "\\|")
+def md_cell(text: str) -> str:
+    return text.replace("|", "\\|")
 
 
 def table_md(name: str, rows: list[dict]) -> str:
     if not rows:
         return f"*{name}: no rows.*"
-    cols = columns(rows)
-    lines = [f"**{name}**", "", "| " + " | ".join(cols) + " |",
+    cols = display_columns(rows)
+    lines = [f"**{header(name)}**", "", "| " + " | ".join(md_cell(title) for title, _ in cols) + " |",
              "|" + "|".join("---" for _ in cols) + "|"]
-    lines += ["| " + " | ".join(md_cell(r.get(c)) for c in cols) + " |" for r in rows]
+    lines += ["| " + " | ".join(md_cell(text(r)) for _, text in cols) + " |" for r in rows]
     return "\n".join(lines)
 
 

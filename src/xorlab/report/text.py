@@ -30,6 +30,68 @@ def columns(rows: list[dict]) -> list[str]:
     return list(dict.fromkeys(k for r in rows for k in r))
 
 
+# Column headers a reader understands; any other key reads with spaces for underscores.
+# The CSV and JSON files keep the keys.
+LABELS = {
+    "activation": "activation", "init": "weight init", "center": "centred inputs", "lr": "learning rate",
+    "inputs": "inputs N", "hidden": "hidden units H", "epochs": "epochs", "seed": "seed",
+    "runs": "runs", "successes": "runs at 100%", "diverged": "diverged runs",
+    "mean_accuracy": "mean test accuracy", "median_accuracy": "median test accuracy",
+    "max_accuracy": "best test accuracy", "final_accuracy": "final test accuracy",
+    "final_test_loss": "final test loss", "min_hidden": "smallest H", "ci_low": "95% CI low",
+    "ci_high": "95% CI high",
+}
+CI_KEYS = ("ci_low", "ci_high")
+
+
+def header(key: str) -> str:
+    return LABELS.get(key, key.replace("_", " "))
+
+
+def _finite(value) -> bool:
+    if hasattr(value, "item") and getattr(value, "ndim", None) == 0:  # numpy scalars
+        value = value.item()
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def percent(value, digits: int = 0) -> str:
+    """A fraction as a percent; anything else as `cell` writes it."""
+    return f"{100 * float(value):.{digits}f}%" if _finite(value) else cell(value)
+
+
+def rate_with_ci(p, low, high) -> str:
+    """'71% [61, 79]': a rate and its 95% interval, in percent."""
+    if not all(_finite(v) for v in (p, low, high)):
+        return percent(p)
+    return f"{100 * float(p):.0f}% [{100 * float(low):.0f}, {100 * float(high):.0f}]"
+
+
+def is_rate(key: str) -> bool:
+    return key.endswith("rate") or key.startswith("share_")
+
+
+def display_columns(rows: list[dict]) -> list[tuple[str, object]]:
+    """The table as a reader sees it: (header, row -> text) per column. A rate followed by
+    its Wilson interval (`X_rate, ci_low, ci_high`) becomes one column 'X rate (95% CI)'
+    reading '71% [61, 79]'; rates, shares and accuracies read as percents."""
+    keys = columns(rows)
+    with_ci = {i for i, key in enumerate(keys) if is_rate(key) and tuple(keys[i + 1:i + 3]) == CI_KEYS}
+    out = []
+    for i, key in enumerate(keys):
+        if i - 1 in with_ci or i - 2 in with_ci:
+            continue  # the interval, shown with its rate
+        if i in with_ci:
+            out.append((f"{header(key)} (95% CI)",
+                        lambda r, k=key: rate_with_ci(r.get(k), r.get("ci_low"), r.get("ci_high"))))
+        elif is_rate(key):
+            out.append((header(key), lambda r, k=key: percent(r.get(k))))
+        elif key.endswith("accuracy"):
+            out.append((header(key), lambda r, k=key: percent(r.get(k), 1)))
+        else:
+            out.append((header(key), lambda r, k=key: cell(r.get(k))))
+    return out
+
+
 def plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
@@ -73,7 +135,10 @@ def reproduce_items(study: Study) -> list[tuple[str, str]]:
         ("Seeds", seeds + "; the seeds each section used are listed with it"),
         ("Engine", f"{study.engine} (version {study.engine_version})"),
         ("Date (UTC)", study.started),
-        ("PyTorch / Python", f"{study.torch_version} / {study.python_version}"),
+        ("PyTorch / Python", f"PyTorch {study.torch_version} (build {study.torch_git}) / Python {study.python_version}"),
+        ("CPU capability", f"{study.cpu_capability} (`torch.backends.cpu.get_cpu_capability()`): PyTorch picks "
+         "its CPU kernels by vector unit and their float rounding differs, so the numbers are digit for digit "
+         "on a machine of the same capability (set `ATEN_CPU_CAPABILITY` to match another)"),
         ("Stored runs", f"`{study.store_file}` (SQLite, in this folder): every run's config, "
          "seed, engine, status, curves and final weights; re-running the command reuses them"),
     ]
