@@ -108,7 +108,7 @@ def test_the_local_executor_yields_pieces_in_order_with_provenance():
     done = list(LocalExecutor().map(pieces, "batched"))
     assert [i for i, _ in done] == [0, 1]
     assert all(r.extras["provenance"] == provenance() for _, rs in done for r in rs)
-    same_results([r for _, rs in done for r in rs], run_many(configs()[:4]))
+    same_results([r for _, rs in done for r in rs], run_many(configs()[:4], engine="batched"))
 
 
 # --- an in-process LocalCluster --------------------------------------------------------
@@ -147,7 +147,7 @@ def test_a_client_with_other_versions_is_refused_in_one_line(local_cluster, monk
 
 
 def test_an_interrupted_client_resumes_from_the_store_without_retraining(local_cluster, tmp_path):
-    cs = configs(seeds=range(6))  # 12 runs: pieces (= tasks) of 4
+    cs = configs(seeds=range(8))  # 16 runs, 8 per activation: pieces (= tasks) of 4
     calls = []
 
     def interrupt_after_first_piece(n):
@@ -161,7 +161,7 @@ def test_an_interrupted_client_resumes_from_the_store_without_retraining(local_c
         assert len(store) == 4
     with DaskExecutor(local_cluster, task_runs=4) as ex, Store(tmp_path / FILENAME, executor=ex) as store:
         results = store.run(cs, "batched", chunk_runs=4)
-        assert ex.tasks == 2  # only the 8 missing runs
+        assert ex.tasks == 3  # only the 12 missing runs
     same_results(results, run_many(cs, engine="batched"))
 
 
@@ -192,7 +192,7 @@ def test_a_study_on_the_cluster_resumes_and_reports_like_a_local_one(local_clust
         again = run_study(tmp_path, scale, names=["tiny"], executor=ex)
         assert ex.tasks == 0  # everything came from the store
     assert trained == 3  # 12 runs, tasks of 4
-    fresh = Tiny().run(Lab(engine="batched"), scale)  # trained here, no store
+    fresh = Tiny().run(Lab(), scale)  # trained here on the default engine, no store
     for study in (first, local, again):
         [section] = study.sections
         assert section.error is None and section.runs == 12
