@@ -17,11 +17,13 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from . import machine
 from .config import RunConfig
 from .engines import ENGINE_VERSIONS, ProgressCallback, resolve, run_many
 from .result import RunResult
@@ -33,8 +35,9 @@ FILENAME = "runs.sqlite"
 CHUNK_RUNS = 4096
 
 # Bumped whenever the table below changes; a store of another version is refused, not
-# misread.
+# misread. (Columns only added, like PROVENANCE, are added to older stores instead.)
 SCHEMA_VERSION = 1
+PROVENANCE = ("torch_version", "cpu_capability")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -52,6 +55,8 @@ CREATE TABLE IF NOT EXISTS runs (
     layout TEXT NOT NULL,          -- JSON [name, dtype, shape, offset] of each array in `arrays`
     arrays BLOB NOT NULL,          -- train_loss (epochs, 5), test_loss (epochs,),
                                    -- test_correct (epochs,), then each final parameter
+    torch_version TEXT,            -- what trained it: float32 digits are exact only for the
+    cpu_capability TEXT,           -- same torch and CPU kernels (see machine.py); NULL: unknown
     created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))
 );
 """
@@ -101,7 +106,29 @@ def chunks(configs: Sequence[RunConfig], size: int) -> Iterator[list[RunConfig]]
 
 
 class StoreError(ValueError):
-    """The store file exists but cannot be used (not SQLite, or another schema)."""
+    """The store file exists but cannot be used (damaged, read-only, or another schema)."""
+
+
+# A row that cannot be read back (its layout not JSON, its arrays cut short, ...) is
+# treated as missing: its run is trained again and the row replaced.
+DAMAGED_ROW = (ValueError, TypeError, KeyError, IndexError)
+
+
+@contextmanager
+def reporting(path: Path):
+    """SQLite's errors as one StoreError naming the file and what to do about it."""
+    try:
+        yield
+    except sqlite3.DatabaseError as err:
+        text = str(err)
+        if "readonly" in text or "unable to open" in text or "read-only" in text:
+            advice = "make the file and its folder writable, or use another output folder"
+        elif "malformed" in text or "not a database" in text or "corrupt" in text:
+            advice = ("move it away and run again to start afresh (sqlite3's .recover may save its "
+                      "runs), or use another output folder")
+        else:
+            advice = "check the file, or use another output folder"
+        raise StoreError(f"cannot use the results store {path} ({text}): {advice}") from None
 
 
 class Store:
@@ -111,12 +138,11 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._runner = runner or run_many
-        try:
+        self.damaged = 0  # rows found unreadable (and so trained again) since opening
+        with reporting(self.path):
             self.db = sqlite3.connect(self.path)
             self.db.execute("PRAGMA journal_mode=WAL")
             self._check_schema()
-        except sqlite3.DatabaseError as err:
-            raise StoreError(f"{self.path} is not a usable results store ({err})") from None
 
     def _check_schema(self) -> None:
         (version,) = self.db.execute("PRAGMA user_version").fetchone()
@@ -129,6 +155,18 @@ class Store:
             self.db.close()
             raise StoreError(f"{self.path} was written by another version of xorlab's store "
                              f"(schema {version}, this is {SCHEMA_VERSION}); use another output folder")
+        have = {column for _, column, *_ in self.db.execute("PRAGMA table_info(runs)")}
+        with self.db:
+            for column in PROVENANCE:
+                if column not in have:  # a store from before these columns: its runs say NULL
+                    self.db.execute(f"ALTER TABLE runs ADD COLUMN {column} TEXT")
+        # A store that cannot be written is found now, not after its first chunk has trained:
+        # a write of what is there, rolled back (in WAL mode only a write finds it out).
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        finally:
+            self.db.execute("ROLLBACK")
 
     def close(self) -> None:
         self.db.close()
@@ -140,16 +178,17 @@ class Store:
         self.close()
 
     def __len__(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        with reporting(self.path):
+            return self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
 
     def put(self, results: Sequence[RunResult], engine: str) -> None:
         """Store results trained by `engine` (resolved name) in one transaction."""
-        with self.db:
+        with reporting(self.path), self.db:
             self.db.executemany(
                 "INSERT OR REPLACE INTO runs (key, config_key, config, seed, engine, engine_version, "
-                "status, final_test_loss, final_correct, final_accuracy, success, layout, arrays) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [row(r, engine) for r in results],
+                "status, final_test_loss, final_correct, final_accuracy, success, layout, arrays, "
+                "torch_version, cpu_capability) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(*row(r, engine), machine.torch_version(), machine.cpu_capability()) for r in results],
             )
 
     def get(self, configs: Sequence[RunConfig], engine: str) -> dict[str, RunResult]:
@@ -158,13 +197,17 @@ class Store:
 
     def _get(self, keys: list[str]) -> dict[str, RunResult]:
         found = {}
-        for start in range(0, len(keys), 500):  # SQLite caps the number of parameters
-            part = keys[start:start + 500]
-            marks = ",".join("?" * len(part))
-            for rec in self.db.execute(
-                "SELECT key, config, engine, layout, arrays "
-                f"FROM runs WHERE key IN ({marks})", part):
-                found[rec[0]] = from_row(rec)
+        with reporting(self.path):
+            for start in range(0, len(keys), 500):  # SQLite caps the number of parameters
+                part = keys[start:start + 500]
+                marks = ",".join("?" * len(part))
+                for rec in self.db.execute(
+                    "SELECT key, config, engine, layout, arrays "
+                    f"FROM runs WHERE key IN ({marks})", part):
+                    try:
+                        found[rec[0]] = from_row(rec)
+                    except DAMAGED_ROW:
+                        self.damaged += 1
         return found
 
     def run(self, configs: Sequence[RunConfig], engine: str = "auto",

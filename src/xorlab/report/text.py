@@ -74,6 +74,9 @@ def reproduce_items(study: Study) -> list[tuple[str, str]]:
         ("Engine", f"{study.engine} (version {study.engine_version})"),
         ("Date (UTC)", study.started),
         ("PyTorch / Python", f"{study.torch_version} / {study.python_version}"),
+        ("Exactness", f"digit for digit on the same machine (torch {study.torch_version}, CPU capability "
+         f"{study.cpu_capability}); on another CPU the last digits may differ, as PyTorch's float "
+         "rounding depends on the vector unit (`ATEN_CPU_CAPABILITY` selects the kernels)"),
         ("Stored runs", f"`{study.store_file}` (SQLite, in this folder): every run's config, "
          "seed, engine, status, curves and final weights; re-running the command reuses them"),
     ]
