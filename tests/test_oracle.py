@@ -120,6 +120,12 @@ def test_train_prints_what_the_tutorials_program_prints_here(argv, run_cli):
     assert len(log_lines(expected)) == 6 * int(argv[5])
 
 
+def test_verbose_states_the_torch_build_and_cpu_capability_on_stderr(run_cli):
+    r = run_cli("train", "--verbose", "--seed", "1", "--epochs", "1")
+    assert machine.describe() in r.err and "on this machine" in r.err
+    assert machine.cpu_capability() not in r.out  # stdout stays the tutorial's
+
+
 def test_a_diverging_live_case_really_diverges():
     assert "nan" in tutorial(["42", "tanh", "default", "center", "1.0", "2"])
 
