@@ -138,7 +138,6 @@ class Store:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._runner = runner or run_many
-        self.damaged = 0  # rows found unreadable (and so trained again) since opening
         with reporting(self.path):
             self.db = sqlite3.connect(self.path)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -207,7 +206,7 @@ class Store:
                     try:
                         found[rec[0]] = from_row(rec)
                     except DAMAGED_ROW:
-                        self.damaged += 1
+                        pass  # missing, then: trained again and replaced
         return found
 
     def run(self, configs: Sequence[RunConfig], engine: str = "auto",

@@ -83,7 +83,8 @@ def check_top_options(argv: list[str]) -> None:
     for arg in argv:
         if not arg.startswith("-"):
             return
-        if arg not in TOP_OPTIONS:
+        abbreviation = arg.startswith("--") and len(arg) > 2 and any(o.startswith(arg) for o in TOP_OPTIONS)
+        if arg not in TOP_OPTIONS and not abbreviation:
             raise UsageError(f"xorlab: error: unrecognized option {arg!r}: options go after the "
                              "command, e.g. 'xorlab train --seed 42' (see 'xorlab --help')")
 
