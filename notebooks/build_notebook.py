@@ -2,12 +2,15 @@
 
     .venv/bin/python notebooks/build_notebook.py          # rewrite the notebook
     .venv/bin/python notebooks/build_notebook.py --check  # exit 1 if it is out of date
+    .venv/bin/python notebooks/build_notebook.py --source git+https://HOST/PATH/xorlab.git
+                                                  # for Colab: what its first cell installs
 
 The notebook is saved without outputs; run it in Jupyter or Colab to see them.
 """
 
 from __future__ import annotations
 
+import argparse
 import sys
 from pathlib import Path
 
@@ -25,23 +28,41 @@ the tutorial's experiments, answered over many seeds with success rates and
 figures. Everything runs through [xorlab](../README.md), which reproduces the
 tutorial's script number for number.
 
-Run the cells from top to bottom. On Google Colab the first cell installs xorlab; on
-your own machine, run `scripts/setup.sh` and choose the project's `.venv` Python as
-the kernel."""
+Run the cells from top to bottom. On your own machine, run `scripts/setup.sh` and
+choose the project's `.venv` Python as the kernel. On Google Colab the first cell
+installs xorlab from the source this notebook was built with, or, if it was built
+without one, says how to install it."""
 
 INSTALL = """\
+import importlib
 import importlib.util
 import subprocess
 import sys
 
-# On Colab torch is already installed; xorlab is installed from its repository.
-# Locally this notebook runs in the project's .venv, which has xorlab already.
-XORLAB_SOURCE = "git+https://github.com/xorlab/xorlab.git"  # set to the repository's URL
-if "google.colab" in sys.modules and importlib.util.find_spec("xorlab") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", XORLAB_SOURCE], check=True)
+# Where this kernel gets xorlab when it lacks it (on Colab): anything pip installs (a
+# git URL, a wheel, a folder), set when this notebook was built
+# (`notebooks/build_notebook.py --source SPEC`). A kernel that has xorlab (the
+# project's .venv) installs nothing.
+XORLAB_SOURCE = {source!r}
+
+
+class NotInstalled(Exception):
+    def _render_traceback_(self):  # IPython shows this one line instead of a traceback
+        return [str(self)]
+
+
 if importlib.util.find_spec("xorlab") is None:
-    raise ModuleNotFoundError("xorlab is not installed for this kernel: run scripts/setup.sh "
-                              "and choose .venv/bin/python as the notebook's kernel")"""
+    if XORLAB_SOURCE is None:
+        raise NotInstalled("xorlab is not installed for this kernel: run `%pip install SPEC` in a cell "
+                           "(SPEC: xorlab's git URL, wheel or folder) and run this cell again, or locally "
+                           "run scripts/setup.sh and choose .venv/bin/python as the kernel")
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", XORLAB_SOURCE], check=True)
+    importlib.invalidate_caches()"""
+
+
+def install_cell(source: str | None) -> str:
+    return INSTALL.format(source=source)
+
 
 PARAMETERS_INTRO = """\
 ## Parameters
@@ -216,11 +237,11 @@ else:
     print(len(build_bank()), "questions are waiting")"""
 
 
-def cells() -> list:
+def cells(source: str | None = None) -> list:
     parameters = new_code_cell(PARAMETERS)
     parameters.metadata["tags"] = ["parameters"]  # the cell a runner overrides (papermill's name)
     return [
-        new_markdown_cell(INTRO), new_code_cell(INSTALL),
+        new_markdown_cell(INTRO), new_code_cell(install_cell(source)),
         new_markdown_cell(PARAMETERS_INTRO), parameters, new_code_cell(IMPORTS),
         new_markdown_cell(DATA_INTRO), new_code_cell(DATA),
         new_markdown_cell(MODEL_INTRO), new_code_cell(MODEL),
@@ -230,8 +251,8 @@ def cells() -> list:
     ]
 
 
-def build() -> nbformat.NotebookNode:
-    nb = new_notebook(cells=cells())
+def build(source: str | None = None) -> nbformat.NotebookNode:
+    nb = new_notebook(cells=cells(source))
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.metadata["language_info"] = {"name": "python"}
     nb.metadata["colab"] = {"provenance": []}
@@ -240,17 +261,27 @@ def build() -> nbformat.NotebookNode:
     return nb
 
 
-def text() -> str:
-    return nbformat.writes(build()) + "\n"
+def text(source: str | None = None) -> str:
+    return nbformat.writes(build(source)) + "\n"
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if the notebook is out of date")
+    parser.add_argument("--source", metavar="SPEC", default=None,
+                        help="what the first cell pip-installs where the kernel lacks xorlab (Colab): "
+                        "a git URL, wheel or folder (default: none; the cell then says how to install)")
+    return parser.parse_args(argv)
 
 
 def main(argv: list[str]) -> int:
-    if "--check" in argv:
-        if not PATH.exists() or PATH.read_text() != text():
+    args = parse_args(argv)
+    if args.check:
+        if not PATH.exists() or PATH.read_text() != text(args.source):
             print(f"{PATH} is out of date: run {Path(__file__).name}", file=sys.stderr)
             return 1
         return 0
-    PATH.write_text(text())
+    PATH.write_text(text(args.source))
     return 0
 
 

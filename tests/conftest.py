@@ -13,7 +13,12 @@ from xorlab.cli import main
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 ORACLE = ROOT.parent / "shared" / "seed" / "oracle_tutorial_xor.py"
-ORACLE_CASES = json.loads((FIXTURES / "oracle" / "cases.json").read_text())
+# The tests' own rendition of the tutorial's program: always present, run live.
+TUTORIAL = ROOT / "tests" / "tutorial_xor.py"
+_GOLDEN = json.loads((FIXTURES / "oracle" / "cases.json").read_text())
+ORACLE_CASES = _GOLDEN["cases"]
+# {"torch": ..., "cpu_capability": ...} of the machine that made the golden logs
+GOLDEN_MADE_WITH = _GOLDEN["made_with"]
 
 
 @dataclass

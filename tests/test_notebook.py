@@ -122,3 +122,41 @@ def test_each_registered_experiment_shows_its_answer_table_and_figure(executed):
     assert "DEMO ANSWER from 2 runs" in text  # SEEDS = 2 reached the experiment
     assert "| seed | epochs |" in text and "| 0 | 1 |" in text  # EPOCHS = 1 reached it too
     assert "image/png" in kinds
+
+
+def run_install_cell(source: str | None, monkeypatch, importable: bool) -> list:
+    """Run the first code cell as the builder makes it, in a kernel with or without xorlab;
+    return the commands it ran."""
+    import importlib.util
+    import subprocess
+
+    ran = []
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: real_find_spec(name, *a) if importable or name != "xorlab" else None)
+    monkeypatch.setattr(subprocess, "run", lambda command, **kw: ran.append(command))
+    exec(compile(load_builder().install_cell(source), "install-cell", "exec"), {})
+    return ran
+
+
+def test_the_install_cell_does_nothing_where_xorlab_is_importable(monkeypatch):
+    assert run_install_cell("git+https://example.org/xorlab.git", monkeypatch, importable=True) == []
+    assert run_install_cell(None, monkeypatch, importable=True) == []
+
+
+def test_the_install_cell_installs_from_the_source_it_was_built_with(monkeypatch):
+    [command] = run_install_cell("git+https://example.org/xorlab.git", monkeypatch, importable=False)
+    assert command[-1] == "git+https://example.org/xorlab.git" and "pip" in command
+
+
+def test_the_install_cell_without_a_source_stops_with_one_line_on_how_to_install(monkeypatch):
+    with pytest.raises(Exception) as stop:
+        run_install_cell(None, monkeypatch, importable=False)
+    [line] = stop.value._render_traceback_()  # what Jupyter shows instead of a traceback
+    assert "xorlab is not installed" in line and "pip install" in line and "setup.sh" in line
+
+
+def test_the_committed_notebook_names_no_guessed_source():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    assert "XORLAB_SOURCE = None" in nb.cells[1].source
+    assert "github.com" not in NOTEBOOK.read_text()

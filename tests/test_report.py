@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from test_study import FAKES, Tiny, install
-from xorlab import __version__
+from xorlab import __version__, machine
 from xorlab.experiments.base import Findings, Scale
 from xorlab.report import write_report
 from xorlab.study import run_study
@@ -153,7 +153,8 @@ def test_a_failed_experiment_shows_its_error_in_its_section(page):
 def test_reproduction_is_stated_exactly(page, study):
     text = page.locator("#reproduce").inner_text()
     for fact in ("xorlab study --seeds 2 --epochs 1", __version__, "seeds 0–1", "classic (version 1)",
-                 study.started, "xorlab train --seed S", "runs.sqlite"):
+                 study.started, "xorlab train --seed S", "runs.sqlite", "digit for digit on the same machine",
+                 f"torch {machine.torch_version()}, CPU capability {machine.cpu_capability()}"):
         assert fact in text, fact
     assert "xorlab train --seed 0 --epochs 1" in page.locator("#tiny").inner_text()
 

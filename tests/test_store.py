@@ -168,3 +168,35 @@ def test_progress_counts_reused_and_trained_runs(tmp_path):
         store.run(configs([0]), engine="classic")
         store.run(configs([0, 1, 2]), engine="classic", on_progress=seen.append)
     assert sum(seen) == 3 and seen[0] == 1
+
+
+def test_each_run_records_the_torch_build_and_cpu_capability(tmp_path):
+    import torch
+
+    with Store(tmp_path / "runs.sqlite", runner=CountingRunner()) as store:
+        store.run(configs([0]), engine="classic")
+    db = sqlite3.connect(tmp_path / "runs.sqlite")
+    assert db.execute("SELECT torch_version, cpu_capability FROM runs").fetchall() == [
+        (torch.__version__, torch.backends.cpu.get_cpu_capability())]
+
+
+def test_a_store_from_before_those_columns_gains_them_and_keeps_its_runs(tmp_path):
+    from xorlab import store as store_module
+
+    old_schema = "\n".join(line for line in store_module.SCHEMA.splitlines()
+                           if not line.lstrip().startswith(("torch_version", "cpu_capability")))
+    [config] = configs([0])
+    with sqlite3.connect(tmp_path / "runs.sqlite") as db:
+        db.executescript(old_schema)
+        db.execute(f"PRAGMA user_version = {store_module.SCHEMA_VERSION}")
+        db.execute("INSERT INTO runs (key, config_key, config, seed, engine, engine_version, status, "
+                   "final_test_loss, final_correct, final_accuracy, success, layout, arrays) "
+                   "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                   store_module.row(fake_result(config), "classic"))
+    db.close()
+    runner = CountingRunner()
+    with Store(tmp_path / "runs.sqlite", runner=runner) as store:
+        store.run(configs([0, 1]), engine="classic")
+    assert runner.trained == 1  # the old run was reused
+    db = sqlite3.connect(tmp_path / "runs.sqlite")
+    assert dict(db.execute("SELECT seed, cpu_capability IS NULL FROM runs")) == {0: 1, 1: 0}

@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
 
@@ -37,7 +38,7 @@ FILENAME = "runs.sqlite"
 CHUNK_RUNS = DEFAULT_MAX_RUNS
 
 # Bumped whenever the table below changes; a store of another version is refused, not
-# misread.
+# misread, or migrated (MIGRATIONS).
 SCHEMA_VERSION = 2
 
 SCHEMA = """
@@ -110,7 +111,29 @@ def chunks(configs: Sequence[RunConfig], size: int, engine: str = "fused") -> It
 
 
 class StoreError(ValueError):
-    """The store file exists but cannot be used (not SQLite, or another schema)."""
+    """The store file exists but cannot be used (damaged, read-only, or another schema)."""
+
+
+# A row that cannot be read back (its layout not JSON, its arrays cut short, ...) is
+# treated as missing: its run is trained again and the row replaced.
+DAMAGED_ROW = (ValueError, TypeError, KeyError, IndexError)
+
+
+@contextmanager
+def reporting(path: Path):
+    """SQLite's errors as one StoreError naming the file and what to do about it."""
+    try:
+        yield
+    except sqlite3.DatabaseError as err:
+        text = str(err)
+        if "readonly" in text or "unable to open" in text or "read-only" in text:
+            advice = "make the file and its folder writable, or use another output folder"
+        elif "malformed" in text or "not a database" in text or "corrupt" in text:
+            advice = ("move it away and run again to start afresh (sqlite3's .recover may save its "
+                      "runs), or use another output folder")
+        else:
+            advice = "check the file, or use another output folder"
+        raise StoreError(f"cannot use the results store {path} ({text}): {advice}") from None
 
 
 class Store:
@@ -123,12 +146,10 @@ class Store:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._runner = runner or run_many
         self.executor = executor or LocalExecutor(self._runner)
-        try:
+        with reporting(self.path):
             self.db = sqlite3.connect(self.path)
             self.db.execute("PRAGMA journal_mode=WAL")
             self._check_schema()
-        except sqlite3.DatabaseError as err:
-            raise StoreError(f"{self.path} is not a usable results store ({err})") from None
 
     def _check_schema(self) -> None:
         (version,) = self.db.execute("PRAGMA user_version").fetchone()
@@ -143,6 +164,13 @@ class Store:
             self.db.close()
             raise StoreError(f"{self.path} was written by another version of xorlab's store "
                              f"(schema {version}, this is {SCHEMA_VERSION}); use another output folder")
+        # A store that cannot be written is found now, not after its first chunk has trained:
+        # a write of what is there, rolled back (in WAL mode only a write finds it out).
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        finally:
+            self.db.execute("ROLLBACK")
 
     def _migrate(self, version: int) -> None:
         with self.db:
@@ -161,11 +189,12 @@ class Store:
         self.close()
 
     def __len__(self) -> int:
-        return self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
+        with reporting(self.path):
+            return self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
 
     def put(self, results: Sequence[RunResult], engine: str) -> None:
         """Store results trained by `engine` (resolved name) in one transaction."""
-        with self.db:
+        with reporting(self.path), self.db:
             self.db.executemany(
                 "INSERT OR REPLACE INTO runs (key, config_key, config, seed, engine, engine_version, "
                 "status, final_test_loss, final_correct, final_accuracy, success, layout, arrays, "
@@ -180,13 +209,17 @@ class Store:
 
     def _get(self, keys: list[str]) -> dict[str, RunResult]:
         found = {}
-        for start in range(0, len(keys), 500):  # SQLite caps the number of parameters
-            part = keys[start:start + 500]
-            marks = ",".join("?" * len(part))
-            for rec in self.db.execute(
-                "SELECT key, config, engine, layout, arrays "
-                f"FROM runs WHERE key IN ({marks})", part):
-                found[rec[0]] = from_row(rec)
+        with reporting(self.path):
+            for start in range(0, len(keys), 500):  # SQLite caps the number of parameters
+                part = keys[start:start + 500]
+                marks = ",".join("?" * len(part))
+                for rec in self.db.execute(
+                    "SELECT key, config, engine, layout, arrays "
+                    f"FROM runs WHERE key IN ({marks})", part):
+                    try:
+                        found[rec[0]] = from_row(rec)
+                    except DAMAGED_ROW:
+                        pass  # missing, then: trained again and replaced
         return found
 
     def run(self, configs: Sequence[RunConfig], engine: str = "auto",

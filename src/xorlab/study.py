@@ -33,14 +33,14 @@ import torch
 matplotlib.use("Agg")  # figures are files; a study never opens a window
 import matplotlib.pyplot as plt  # noqa: E402  (closes experiments' figures once written)
 
-from . import __version__, experiments
+from . import __version__, experiments, machine
 from .config import RunConfig
 from .engines import ENGINE_VERSIONS, resolve
 from .executor import Executor
 from .experiments.base import Experiment, Findings, Lab, Scale, write_findings
 from .progress import RunProgress
 from .result import RunResult
-from .store import FILENAME, Store, run_key
+from .store import FILENAME, Store, StoreError, run_key
 
 DEFAULT_CONFIG = RunConfig()
 MANIFEST = "manifest.json"
@@ -92,7 +92,7 @@ class Study:
     version: str = __version__
     torch_version: str = torch.__version__
     torch_git: str = torch.version.git_version[:12]
-    cpu_capability: str = field(default_factory=lambda: torch.backends.cpu.get_cpu_capability())
+    cpu_capability: str = field(default_factory=machine.cpu_capability)  # float32 digits depend on it
     python_version: str = platform.python_version()
     store_file: str = FILENAME
     sections: list[Section] = field(default_factory=list)
@@ -214,6 +214,8 @@ def run_section(exp: Experiment, store: Store, scale: Scale, out_dir: Path, engi
         section.findings = exp.run(lab, scale)
         written = write_findings(exp, section.findings, out_dir)
         section.figures = [str(p.relative_to(out_dir)) for p in written if p.suffix == ".png"]
+    except StoreError:
+        raise  # a damaged or read-only store fails every experiment alike: stop, say so once
     except Exception as err:  # one failing experiment must not lose the others
         section.error = "".join(traceback.format_exception_only(type(err), err)).strip()
         section.error += "\n\n" + traceback.format_exc()

@@ -8,12 +8,15 @@ on stderr and exit status 2; nothing here prints a traceback for bad input.
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from typing import Sequence
 
 from .. import __version__
 from ..config import ConfigError
 from ..executor import ClusterError
+from ..store import StoreError
 from . import experiment, quiz, serve, study, sweep, train
 
 COMMANDS = [train, sweep, experiment, study, quiz, serve]
@@ -65,25 +68,118 @@ def build_parser() -> Parser:
     return parser
 
 
-def config_error_message(prog: str, err: ConfigError) -> str:
-    flag = FIELD_FLAGS.get(err.field, err.field)
+def config_error_message(args: argparse.Namespace | None, err: ConfigError) -> str:
+    prog = getattr(args, "prog", "xorlab")
+    flag = {**FIELD_FLAGS, **getattr(args, "field_flags", {})}.get(err.field, err.field)
     return f"{prog}: error: argument {flag}: {err} (see '{prog} --help')"
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+TOP_OPTIONS = ("-h", "--help", "--version")
+NEGATIVE_NUMBER = re.compile(r"-\d[\d.:eE+-]*")
+
+
+def check_top_options(argv: list[str]) -> None:
+    """Name an unknown option before the command (argparse would only say that the
+    command is missing)."""
+    for arg in argv:
+        if not arg.startswith("-"):
+            return
+        abbreviation = arg.startswith("--") and len(arg) > 2 and any(o.startswith(arg) for o in TOP_OPTIONS)
+        if arg not in TOP_OPTIONS and not abbreviation:
+            raise UsageError(f"xorlab: error: unrecognized option {arg!r}: options go after the "
+                             "command, e.g. 'xorlab train --seed 42' (see 'xorlab --help')")
+
+
+def join_negative_values(argv: list[str]) -> list[str]:
+    """`--seeds -1:3` as `--seeds=-1:3`, so that the option's own check explains what
+    it takes, instead of argparse taking -1:3 for an option and saying 'expected one argument'."""
+    joined: list[str] = []
+    for arg in argv:
+        prev = joined[-1] if joined else ""
+        if NEGATIVE_NUMBER.fullmatch(arg) and prev.startswith("--") and "=" not in prev:
+            joined[-1] = f"{prev}={arg}"
+        else:
+            joined.append(arg)
+    return joined
+
+
+class StreamError(Exception):
+    """Standard output cannot be written (full, or an I/O error)."""
+
+    def __init__(self, err: OSError):
+        super().__init__(err.strerror or str(err))
+
+
+class GuardedOutput:
+    """sys.stdout, with a failed write raised as StreamError: it cannot be confused with
+    an error on a file, and it ends the command with one line on stderr."""
+
+    def __init__(self, stream):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self._stream.write(text)
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            raise StreamError(err) from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except BrokenPipeError:
+            raise
+        except OSError as err:
+            raise StreamError(err) from None
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
+def silence_stdout(stream) -> None:
+    """Send what is left in a failed stdout's buffer to /dev/null, so the interpreter's
+    final flush does not print a second error."""
+    if stream is not sys.__stdout__ or stream is None:
+        return  # not the process's stdout (a test's capture): nothing to protect
     try:
-        args = parser.parse_args(argv)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, stream.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if sys.stdout is None:  # started with stdout closed (`>&-`)
+        if sys.stderr is not None:
+            print("xorlab: error: standard output is closed; redirect it to a file or to "
+                  "/dev/null instead", file=sys.stderr)
+        return 2
+    stdout, sys.stdout = sys.stdout, GuardedOutput(sys.stdout)
+    args = None
+    try:
+        check_top_options(argv)
+        args = build_parser().parse_args(join_negative_values(argv))
         return int(args.func(args) or 0)
     except UsageError as err:
         print(err, file=sys.stderr)
         return 2
     except ConfigError as err:
-        print(config_error_message(getattr(args, "prog", "xorlab"), err), file=sys.stderr)
+        print(config_error_message(args, err), file=sys.stderr)
         return 2
     except ClusterError as err:  # a cluster that failed mid-run (connecting is a UsageError)
         print(f"xorlab: error: {err}", file=sys.stderr)
         return 2
+    except StoreError as err:
+        print(f"{getattr(args, 'prog', 'xorlab')}: error: {err}", file=sys.stderr)
+        return 1
+    except StreamError as err:
+        silence_stdout(stdout)
+        print(f"{getattr(args, 'prog', 'xorlab')}: error: cannot write to standard output ({err})",
+              file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print("xorlab: interrupted", file=sys.stderr)
         return 130
@@ -91,3 +187,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `xorlab train | head`: the reader left; say nothing more.
         sys.stderr.close()
         return 1
+    except OSError as err:  # a file that cannot be written: the disk is full, ...
+        what = f"cannot write {err.filename}" if err.filename else "input/output error"
+        print(f"{getattr(args, 'prog', 'xorlab')}: error: {what}: {err.strerror or err}", file=sys.stderr)
+        return 1
+    finally:
+        sys.stdout = stdout

@@ -17,7 +17,7 @@ from ..experiments import budget
 from ..experiments.base import Scale
 from ..store import FILENAME, Store, StoreError
 from ..engines.plan import MAX_SEEDS
-from .options import int_at_least
+from .options import int_at_least, out_path
 from .scheduler import add_cluster_options, executor_from_args
 
 
@@ -28,7 +28,7 @@ def add_scale_options(p: argparse.ArgumentParser, out_default: str) -> None:
     p.add_argument("--quick", action="store_true",
                    help=f"a small version for a first look: fewer settings, {QUICK_SEEDS} seeds and "
                    f"{QUICK_EPOCHS}-epoch budgets unless --seeds/--epochs say otherwise (default: off)")
-    p.add_argument("--out", metavar="DIR", default=out_default,
+    p.add_argument("--out", metavar="DIR", type=out_path, default=out_default,
                    help=f"output folder: results store, findings, figures (default: {out_default})")
     p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="training engine; auto is batched (default: auto)")
@@ -83,8 +83,10 @@ def check_out_dir(prog: str, out: Path) -> None:
                          f"(see '{prog} --help')")
     try:
         Store(out / FILENAME).close()
-    except (OSError, StoreError) as err:
-        raise UsageError(f"{prog}: error: argument --out: cannot use {str(out)!r}: {err} "
+    except StoreError as err:
+        raise UsageError(f"{prog}: error: argument --out: {err}") from None
+    except OSError as err:
+        raise UsageError(f"{prog}: error: argument --out: cannot use {str(out)!r}: {err.strerror or err} "
                          f"(see '{prog} --help')") from None
 
 

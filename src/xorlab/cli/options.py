@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 
 
 def positive_float(text: str) -> float:
@@ -36,3 +37,28 @@ def seed(text: str) -> int | None:
     if text.lower() == "none":
         return None
     return int_at_least(0)(text)
+
+
+def out_path(text: str) -> str:
+    """An --out value: an empty name is refused, not taken for the current folder."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("must name a file or folder (got an empty name)")
+    return text
+
+
+def check_out_file(prog: str, path: str) -> None:
+    """Refuse an --out FILE that cannot be written, before anything is trained (a file
+    that did not exist is not left behind)."""
+    from . import UsageError  # the package imports this module first
+
+    if os.path.isdir(path):
+        raise UsageError(f"{prog}: error: argument --out: {path!r} is a folder, not a file "
+                         f"(see '{prog} --help')")
+    existed = os.path.lexists(path)
+    try:
+        open(path, "a").close()
+    except OSError as err:
+        raise UsageError(f"{prog}: error: argument --out: cannot write {path!r}: {err.strerror} "
+                         f"(see '{prog} --help')") from None
+    if not existed:
+        os.unlink(path)

@@ -42,16 +42,30 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.prog}: error: argument --questions: at most {len(QUESTIONS)} "
                          f"questions (got {args.questions}) (see '{args.prog} --help')")
     if args.answers is None:
+        if sys.stdin is None:  # started with stdin closed (`<&-`)
+            raise UsageError(f"{args.prog}: error: standard input is closed: answer from a file with "
+                             f"--answers FILE (see '{args.prog} --help')")
         if hasattr(sys.stdin, "reconfigure"):
             sys.stdin.reconfigure(errors="replace")  # piped bytes that are not text: a bad answer, re-asked
-        return ask(args, sys.stdin, echo=not sys.stdin.isatty())
+        return ask_from(args, sys.stdin, "standard input", echo=not sys.stdin.isatty())
     try:
         answers = open(args.answers, encoding="utf-8", errors="replace")  # a bad byte is a bad answer
     except OSError as err:
         raise UsageError(f"{args.prog}: error: argument --answers: cannot read {args.answers!r}: "
                          f"{err.strerror} (see '{args.prog} --help')") from None
     with answers:
-        return ask(args, answers, echo=True)
+        return ask_from(args, answers, repr(args.answers), echo=True)
+
+
+def ask_from(args: argparse.Namespace, stdin, name: str, echo: bool) -> int:
+    """The quiz, with a source that cannot be read (a directory, /proc/self/mem)
+    reported in one line."""
+    from . import UsageError
+
+    try:
+        return ask(args, stdin, echo)
+    except OSError as err:
+        raise UsageError(f"{args.prog}: error: cannot read answers from {name}: {err.strerror or err}") from None
 
 
 def ask(args: argparse.Namespace, stdin, echo: bool) -> int:

@@ -74,7 +74,12 @@ def run(args: argparse.Namespace) -> int:
     finally:
         progress.stop()
         executor.close()
-    html_path, md_path = write_report(study)
+    try:
+        html_path, md_path = write_report(study)
+    except OSError as err:  # a full disk: no half-written report is left, and the runs are stored
+        print(f"{args.prog}: error: cannot write {err.filename}: {err.strerror or err}; the runs are kept "
+              f"in {out / 'runs.sqlite'}: make room and run the same command again", file=sys.stderr)
+        return 1
     console.print(f"Report: {html_path} (Markdown: {md_path})", highlight=False, soft_wrap=True)
     if study.failed:
         names = ", ".join(s.name for s in study.failed)

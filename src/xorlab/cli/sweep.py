@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from contextlib import suppress
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -15,15 +16,17 @@ from ..engines import ENGINES
 from ..engines import resolve
 from ..engines.plan import MAX_RUNS, plan
 from ..sweep import CENTER_VALUES, Grid, parse_seeds, run_chunks
-from .options import int_at_least, positive_float
+from .options import check_out_file, int_at_least, out_path, positive_float
 from .scheduler import add_cluster_options, executor_from_args
+
+SEEDS_FORM = "N means seeds 0 to N-1, A:B seeds A to B-1, with 0 <= A < B"
 
 
 def seeds_arg(text: str) -> tuple[int, ...]:
     try:
         return parse_seeds(text)
     except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
+        raise argparse.ArgumentTypeError(f"{err}; {SEEDS_FORM}") from None
 
 
 def add_parser(sub) -> None:
@@ -53,10 +56,11 @@ def add_parser(sub) -> None:
     p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="classic: the one-run loop; batched: many runs at once; compiled: batched "
                    "through torch.compile; auto: batched (default: auto)")
-    p.add_argument("--out", metavar="FILE", default=None, help="write JSON Lines to FILE (default: stdout)")
+    p.add_argument("--out", metavar="FILE", type=out_path, default=None, help="write JSON Lines to FILE (default: stdout)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table (default: off)")
     add_cluster_options(p)
-    p.set_defaults(func=run, prog="xorlab sweep")
+    # its seeds come from --seeds: a bad one is reported under that name
+    p.set_defaults(func=run, prog="xorlab sweep", field_flags={"seed": "--seeds"})
 
 
 def build_grid(args: argparse.Namespace) -> Grid:
@@ -82,6 +86,17 @@ def summary_table(results, grid: Grid) -> Table:
     return table
 
 
+def write_lines(out, name: str | None, lines: list[str]) -> None:
+    """Each finished chunk is on disk before the next starts; a write error names the file."""
+    try:
+        out.write("".join(line + "\n" for line in lines))
+        out.flush()
+    except OSError as err:
+        if name is None:
+            raise
+        raise OSError(err.errno, err.strerror, name) from None
+
+
 def run(args: argparse.Namespace) -> int:
     grid = build_grid(args)
     if grid.size > MAX_RUNS:
@@ -92,8 +107,10 @@ def run(args: argparse.Namespace) -> int:
     configs = grid.configs()  # validates every value before anything runs
     pieces = plan(configs, engine=resolve(args.engine))  # refuses what cannot fit in memory, before any output
     err = Console(stderr=True)
+    if args.out is not None:
+        check_out_file(args.prog, args.out)
     executor = executor_from_args(args)  # an unusable cluster stops here, before --out is written
-    out = open(args.out, "w") if args.out else sys.stdout
+    out = open(args.out, "w") if args.out is not None else sys.stdout
     results = []
     progress = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
                         TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=args.quiet)
@@ -101,9 +118,7 @@ def run(args: argparse.Namespace) -> int:
         with progress:
             task = progress.add_task("runs", total=len(configs))
             for chunk in run_chunks(configs, args.engine, lambda n: progress.advance(task, n), executor, pieces):
-                for r in chunk:
-                    out.write(json.dumps(r.summary()) + "\n")
-                out.flush()  # each finished chunk is on disk before the next starts
+                write_lines(out, args.out, [json.dumps(r.summary(), allow_nan=False) for r in chunk])
                 results.extend(chunk)
     except KeyboardInterrupt:
         err.print(f"interrupted: {len(results)} of {len(configs)} runs written")
@@ -111,7 +126,8 @@ def run(args: argparse.Namespace) -> int:
     finally:
         executor.close()  # on a cluster, also cancels tasks still out (Ctrl-C)
         if out is not sys.stdout:
-            out.close()
+            with suppress(OSError):  # a failed write has already said why
+                out.close()
     if not args.quiet:
         err.print(summary_table(results, grid))
     return 0

@@ -9,13 +9,16 @@ import sys
 import numpy as np
 import torch
 
+from .. import __version__, machine
 from ..config import ACTIVATIONS, DTYPES, INITS, RunConfig, check_fits_in_memory
 from ..logs import epoch_text
 from ..model import initial_parameters
 from ..engines.classic import run_data, train_run
-from .options import int_at_least, positive_float, seed
+from ..files import write_text_atomic
+from .options import check_out_file, int_at_least, out_path, positive_float, seed
 
 DEFAULTS = RunConfig()
+EXACTNESS = "the digits are the tutorial script's on this machine; another CPU may differ in the last ones"
 
 
 def add_run_options(p: argparse.ArgumentParser) -> None:
@@ -64,7 +67,7 @@ def add_parser(sub) -> None:
     p.add_argument("--verbose", action="store_true",
                    help="also print the three sample batches and the initial parameters, as the "
                    "tutorial's script does (default: off)")
-    p.add_argument("--out", metavar="FILE", default=None,
+    p.add_argument("--out", metavar="FILE", type=out_path, default=None,
                    help="also write the run's summary and curves as JSON to FILE (default: none)")
     p.set_defaults(func=run, prog="xorlab train")
 
@@ -83,8 +86,12 @@ def run(args: argparse.Namespace) -> int:
     torch.set_num_threads(1)
     config = config_from_args(args)
     check_fits_in_memory(config)
+    if args.out is not None:
+        check_out_file(args.prog, args.out)
     data = run_data(config)
     if args.verbose:
+        # on stderr: stdout stays, byte for byte, what the tutorial's script prints
+        print(f"xorlab {__version__}, {machine.describe()}: {EXACTNESS}", file=sys.stderr)
         print_preamble(config, data)
 
     def on_epoch(epoch, losses, test_loss, correct, _params):
@@ -92,10 +99,20 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
 
     result = train_run(config, on_epoch=on_epoch, data=data)
-    if args.out:
-        record = {"config": config.to_dict(), **result.summary(),
-                  "train_loss": [[v if np.isfinite(v) else None for v in row] for row in result.train_loss.tolist()],
-                  "params": {k: v.tolist() for k, v in result.params.items()}}
-        with open(args.out, "w") as f:
-            json.dump(record, f, indent=1)
+    if args.out is not None:
+        write_text_atomic(args.out, json.dumps(run_record(result), indent=1, allow_nan=False) + "\n")
     return 0
+
+
+def finite_or_none(values):
+    """Nested lists of floats with NaN and infinities as None: strict JSON has no NaN."""
+    if isinstance(values, list):
+        return [finite_or_none(v) for v in values]
+    return values if np.isfinite(values) else None
+
+
+def run_record(result) -> dict:
+    """What `--out` writes: the summary, every logged train loss and the final parameters."""
+    return {"config": result.config.to_dict(), **result.summary(),
+            "train_loss": finite_or_none(result.train_loss.tolist()),
+            "params": {k: finite_or_none(v.tolist()) for k, v in result.params.items()}}

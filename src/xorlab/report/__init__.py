@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..files import write_text_atomic
 from ..study import Study
 from .html import render_html
 from .markdown import render_markdown
@@ -21,8 +22,8 @@ def write_report(study: Study) -> tuple[Path, Path]:
     """Write report.html and report.md into the study folder; return their paths."""
     html_path = study.out_dir / HTML_FILE
     md_path = study.out_dir / MARKDOWN_FILE
-    html_path.write_text(render_html(study), encoding="utf-8")
-    md_path.write_text(render_markdown(study), encoding="utf-8")
+    write_text_atomic(html_path, render_html(study))  # never a half-written report
+    write_text_atomic(md_path, render_markdown(study))
     return html_path, md_path
 
 

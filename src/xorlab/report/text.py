@@ -136,9 +136,10 @@ def reproduce_items(study: Study) -> list[tuple[str, str]]:
         ("Engine", f"{study.engine} (version {study.engine_version})"),
         ("Date (UTC)", study.started),
         ("PyTorch / Python", f"PyTorch {study.torch_version} (build {study.torch_git}) / Python {study.python_version}"),
-        ("CPU capability", f"{study.cpu_capability} (`torch.backends.cpu.get_cpu_capability()`): PyTorch picks "
-         "its CPU kernels by vector unit and their float rounding differs, so the numbers are digit for digit "
-         "on a machine of the same capability (set `ATEN_CPU_CAPABILITY` to match another)"),
+        ("CPU capability", f"{study.cpu_capability} (`torch.backends.cpu.get_cpu_capability()`)"),
+        ("Exactness", f"digit for digit on the same machine (torch {study.torch_version}, CPU capability "
+         f"{study.cpu_capability}); on another CPU the last digits may differ, as PyTorch's float "
+         "rounding depends on the vector unit (`ATEN_CPU_CAPABILITY` selects the kernels)"),
         ("Stored runs", f"`{study.store_file}` (SQLite, in this folder): every run's config, "
          "seed, engine, status, curves and final weights; re-running the command reuses them"),
     ]
