@@ -87,7 +87,7 @@ import xorlab
 from xorlab.config import RunConfig
 from xorlab.data import make_data
 from xorlab.engines.classic import train_run
-from xorlab.logs import test_block
+from xorlab.tutorial_log import test_block
 from xorlab.model import XorNet, build_model, parameter_count
 from xorlab.result import LOGGED_BATCHES
 

@@ -18,7 +18,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from xorlab import analysis
+from xorlab import diagnosis
 from xorlab.config import RunConfig
 from xorlab.engines import run_many
 from xorlab.experiments import Lab, Scale, get, names, run_experiment
@@ -68,11 +68,11 @@ def fake_result(config: RunConfig, correct: int, p: dict, test_loss=None) -> Run
 
 
 def test_corners_are_the_parity_table():
-    x, y = analysis.corners(2)
+    x, y = diagnosis.corners(2)
     assert x.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]] and y.tolist() == [0, 1, 1, 0]
-    x, y = analysis.corners(2, center=True)
+    x, y = diagnosis.corners(2, center=True)
     assert x.tolist() == [[-1, -1], [-1, 1], [1, -1], [1, 1]] and y.tolist() == [-1, 1, 1, -1]
-    x, y = analysis.corners(3)
+    x, y = diagnosis.corners(3)
     assert x.shape == (8, 3) and y.tolist() == [int(v) for v in x.sum(axis=1) % 2]
 
 
@@ -82,83 +82,83 @@ def test_forward_matches_the_trained_network(activation):
     p = {k: v.numpy() for k, v in initial_parameters(config).items()}
     x = np.random.default_rng(0).normal(size=(7, 2))
     expected = build_model(config.replace(dtype="float64"))(torch.as_tensor(x)).detach().numpy()
-    np.testing.assert_allclose(analysis.forward(config, p, x)["out"], expected, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(diagnosis.forward(config, p, x)["out"], expected, rtol=1e-6, atol=1e-7)
 
 
 @pytest.mark.parametrize("activation,p", [("relu", RELU_XOR), ("sigmoid", SIGMOID_XOR)])
 def test_a_perfect_xor_solution_has_no_dead_or_saturated_unit(activation, p):
     config = RunConfig(activation=activation)
-    net = analysis.forward(config, p, analysis.corners(2)[0])
-    assert analysis.corners_right(net["out"], analysis.corners(2)[1]) == 4
-    assert analysis.dead_units(activation, net["pre"]) == ()
-    assert analysis.saturated_units(activation, net["pre"]) == ()
-    assert analysis.diagnose(fake_result(config, 500, p)).mode == analysis.SUCCESS
+    net = diagnosis.forward(config, p, diagnosis.corners(2)[0])
+    assert diagnosis.corners_right(net["out"], diagnosis.corners(2)[1]) == 4
+    assert diagnosis.dead_units(activation, net["pre"]) == ()
+    assert diagnosis.saturated_units(activation, net["pre"]) == ()
+    assert diagnosis.diagnose(fake_result(config, 500, p)).mode == diagnosis.SUCCESS
 
 
 def test_a_relu_unit_off_on_every_corner_is_dead():
-    d = analysis.diagnose(fake_result(RunConfig(activation="relu"), 375, RELU_DEAD))
-    assert d.dead == (1,) and d.mode == analysis.DEAD_UNIT
+    d = diagnosis.diagnose(fake_result(RunConfig(activation="relu"), 375, RELU_DEAD))
+    assert d.dead == (1,) and d.mode == diagnosis.DEAD_UNIT
 
 
 def test_dead_units_are_a_relu_notion():
     pre = -np.ones((4, 2))
-    assert analysis.dead_units("relu", pre) == (0, 1)
-    assert analysis.dead_units("tanh", pre) == ()
+    assert diagnosis.dead_units("relu", pre) == (0, 1)
+    assert diagnosis.dead_units("tanh", pre) == ()
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
 def test_a_unit_flat_and_on_one_side_of_every_corner_is_saturated(activation):
-    d = analysis.diagnose(fake_result(RunConfig(activation=activation), 250, SIGMOID_SATURATED))
-    assert d.saturated == (1,) and d.mode == analysis.SATURATED_UNIT
+    d = diagnosis.diagnose(fake_result(RunConfig(activation=activation), 250, SIGMOID_SATURATED))
+    assert d.saturated == (1,) and d.mode == diagnosis.SATURATED_UNIT
 
 
 def test_a_failed_run_with_healthy_units_is_stuck_at_its_corner_count():
-    d = analysis.diagnose(fake_result(RunConfig(activation="relu", epochs=20), 375, RELU_OR))
+    d = diagnosis.diagnose(fake_result(RunConfig(activation="relu", epochs=20), 375, RELU_OR))
     assert (d.corners_right, d.corners) == (3, 4)
     assert d.mode == "stuck at 3 of 4 corners"
 
 
 def test_a_failed_run_whose_loss_still_falls_is_still_learning():
     falling = np.linspace(0.25, 0.15, 20)
-    d = analysis.diagnose(fake_result(RunConfig(activation="relu", epochs=20), 375, RELU_OR, falling))
-    assert d.still_learning and d.mode == analysis.STILL_LEARNING
+    d = diagnosis.diagnose(fake_result(RunConfig(activation="relu", epochs=20), 375, RELU_OR, falling))
+    assert d.still_learning and d.mode == diagnosis.STILL_LEARNING
 
 
 def test_still_learning_needs_a_finite_falling_curve():
-    assert analysis.still_learning(np.array([0.3, 0.2]))
-    assert not analysis.still_learning(np.array([0.2, 0.2, 0.2]))
-    assert not analysis.still_learning(np.array([0.2]))
-    assert not analysis.still_learning(np.array([0.3, float("nan")]))
+    assert diagnosis.still_learning(np.array([0.3, 0.2]))
+    assert not diagnosis.still_learning(np.array([0.2, 0.2, 0.2]))
+    assert not diagnosis.still_learning(np.array([0.2]))
+    assert not diagnosis.still_learning(np.array([0.3, float("nan")]))
 
 
 def test_a_failed_run_predicting_the_mean_everywhere_has_constant_output():
     mean = params([[1, 1], [1, -1]], [0, 0], [0.01, 0.01], 0.5)
-    d = analysis.diagnose(fake_result(RunConfig(activation="tanh"), 250, mean))
-    assert d.constant and d.mode == analysis.CONSTANT
+    d = diagnosis.diagnose(fake_result(RunConfig(activation="tanh"), 250, mean))
+    assert d.constant and d.mode == diagnosis.CONSTANT
 
 
 def test_a_failed_linear_run_is_affine():
-    d = analysis.diagnose(fake_result(RunConfig(activation="linear"), 375, RELU_OR))
-    assert d.mode == analysis.AFFINE
+    d = diagnosis.diagnose(fake_result(RunConfig(activation="linear"), 375, RELU_OR))
+    assert d.mode == diagnosis.AFFINE
 
 
 def test_a_diverged_run_is_recorded_not_raised():
     nan = params([[math.nan] * 2] * 2, [math.nan] * 2, [math.nan] * 2, math.nan)
     r = fake_result(RunConfig(activation="tanh"), 0, nan, [float("nan")] * 100)
-    assert analysis.diagnose(r).mode == analysis.DIVERGED
+    assert diagnosis.diagnose(r).mode == diagnosis.DIVERGED
 
 
 def test_typical_picks_the_median_final_loss():
     runs = [fake_result(RunConfig(seed=s), 500, RELU_XOR, np.full(100, loss)) for s, loss in enumerate([0.3, 0.1, 0.2])]
-    assert analysis.typical(runs, success=True).config.seed == 2
-    assert analysis.typical(runs, success=False) is None
+    assert diagnosis.typical(runs, success=True).config.seed == 2
+    assert diagnosis.typical(runs, success=False) is None
 
 
 def test_failure_rows_count_every_failed_run():
     runs = [fake_result(RunConfig(activation="relu", seed=s), c, p)
             for s, (c, p) in enumerate([(500, RELU_XOR), (375, RELU_DEAD), (375, RELU_DEAD), (375, RELU_OR)])]
-    rows = analysis.failure_rows(runs, ["activation"])
-    assert [(r["mode"], r["runs"]) for r in rows] == [(analysis.DEAD_UNIT, 2), ("stuck at 3 of 4 corners", 1)]
+    rows = diagnosis.failure_rows(runs, ["activation"])
+    assert [(r["mode"], r["runs"]) for r in rows] == [(diagnosis.DEAD_UNIT, 2), ("stuck at 3 of 4 corners", 1)]
     assert rows[0]["share"] == 0.5
 
 
@@ -226,7 +226,7 @@ def test_findings_are_written_as_json_csv_and_figures(tmp_path):
     assert saved["title"] == exp.title and saved["numbers"]["best"] == "relu"
     assert saved["numbers"]["cells"]["relu"]["successes"] == 2
     with (folder / "failure_modes.csv").open() as f:
-        assert {row["mode"] for row in csv.DictReader(f)} == {"stuck at 3 of 4 corners", analysis.AFFINE}
+        assert {row["mode"] for row in csv.DictReader(f)} == {"stuck at 3 of 4 corners", diagnosis.AFFINE}
     for name in ("success_rates", "final_accuracy", "loss_curves", "decision_success", "decision_failure"):
         assert (folder / f"{name}.png").stat().st_size > 0 and (folder / f"{name}.svg").exists()
 

@@ -14,7 +14,7 @@ from xorlab.config import RunConfig
 from xorlab.model import parameter_count
 from xorlab.quiz import Choice, InputReader, Numeric, build_bank, is_right, parse, run_quiz, select
 from xorlab.quiz import questions as bank_module
-from xorlab.quiz.engine import InvalidAnswer, number_text
+from xorlab.quiz.grading import InvalidAnswer, number_text
 from xorlab.quiz.questions import QUESTIONS
 
 from conftest import ROOT

@@ -4,7 +4,7 @@ Each entry gives the hidden layer's function for the reference model (torch), it
 backward as autograd writes it (for the batched engine's hand-written gradients), its
 slope in numpy (for the diagnosis of saturated units), the fused engine's kernel code,
 whether it can saturate or die, and its colour in figures. `config`, `model`, the
-engines, `analysis` and `plots` all read from here, so adding an activation is one
+engines, `diagnosis` and `plots` all read from here, so adding an activation is one
 entry here plus its branch in `engines/kernels.py` (`KERNEL_ACTIVATIONS` there must
 list the same codes: a mismatch fails at import of the engine, not in a sweep).
 """

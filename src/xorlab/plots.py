@@ -15,7 +15,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from . import activations
-from .analysis import corners, forward
+from .diagnosis import corners, forward
 from .config import TRAIN_BATCHES
 from .result import LOGGED_BATCHES, RunResult
 

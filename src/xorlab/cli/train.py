@@ -11,7 +11,7 @@ import torch
 
 from .. import __version__, machine
 from ..config import ACTIVATIONS, DTYPES, INITS, RunConfig, check_fits_in_memory
-from ..logs import epoch_text
+from ..tutorial_log import epoch_text
 from ..model import initial_parameters
 from ..engines.classic import run_data, train_run
 from ..files import write_text_atomic

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from .. import analysis
+from .. import diagnosis
 from ..config import ACTIVATIONS
 from .base import Experiment, Findings, Lab, Scale
-from .compare import MODE_TEXT, Comparison, disjoint, failure_reason, findings, grid, plural_epochs, ranked, rate
+from .settings_grid import MODE_TEXT, Comparison, disjoint, failure_reason, findings, grid, plural_epochs, ranked, rate
 
 CONTROL = "linear"  # no hidden non-linearity: shows what the hidden layer's bend buys
 
@@ -44,7 +44,7 @@ def answer(comparison: Comparison, contenders: list[dict]) -> str:
     control = [r for r in comparison.rows if r["activation"] == CONTROL]
     if control:
         c = control[0]
-        sentences.append(f"The linear control reaches {rate(c)}: {MODE_TEXT[analysis.AFFINE][1]}.")
+        sentences.append(f"The linear control reaches {rate(c)}: {MODE_TEXT[diagnosis.AFFINE][1]}.")
     return " ".join(sentences)
 
 

@@ -4,7 +4,7 @@ per activation and init."""
 from __future__ import annotations
 
 from .base import Experiment, Findings, Lab, Scale
-from .compare import Comparison, findings, grid, pair_answer, pair_numbers, ranked
+from .settings_grid import Comparison, findings, grid, pair_answer, pair_numbers, ranked
 from .init import ACTIVATIONS
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .base import Experiment, Findings, Lab, Scale
-from .compare import Comparison, findings, grid, pair_answer, pair_numbers, ranked
+from .settings_grid import Comparison, findings, grid, pair_answer, pair_numbers, ranked
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")  # the ones the tutorial names
 

@@ -1,6 +1,6 @@
 """The tutorial's quiz: a question bank computed from xorlab, pure grading, a terminal loop."""
 
-from .engine import InvalidAnswer, Score, is_right, parse, right_answer, select
+from .grading import InvalidAnswer, Score, is_right, parse, right_answer, select
 from .questions import Choice, Numeric, Question, build_bank
 from .terminal import InputReader, Outcome, run_quiz
 

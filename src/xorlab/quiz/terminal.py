@@ -11,7 +11,7 @@ import textwrap
 from dataclasses import dataclass
 from typing import Sequence, TextIO
 
-from .engine import InvalidAnswer, Score, is_right, parse, right_answer
+from .grading import InvalidAnswer, Score, is_right, parse, right_answer
 from .questions import Choice, Question
 
 QUIT_WORDS = ("q", "quit", "exit")

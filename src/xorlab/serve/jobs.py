@@ -21,7 +21,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from .. import analysis
+from .. import diagnosis
 from ..config import RunConfig
 from ..engines import EpochSnapshot, resolve, run_many
 from ..result import RunResult
@@ -195,8 +195,8 @@ class Job:
 
 def summarise(results: Sequence[RunResult]) -> dict[str, Any]:
     """What the page shows when a job is done: success k/n with its Wilson interval,
-    the histogram of final accuracy, and each run's failure mode (`analysis`)."""
-    modes = [analysis.diagnose(r).mode for r in results]
+    the histogram of final accuracy, and each run's failure mode (`diagnosis`)."""
+    modes = [diagnosis.diagnose(r).mode for r in results]
     counts: dict[str, int] = {}
     for m in modes:
         counts[m] = counts.get(m, 0) + 1
@@ -226,7 +226,7 @@ def live_modes(job: Job) -> list[tuple[str, int]]:
         c = job.configs[i]
         tl = np.array(loss[i])
         r = RunResult(c, np.zeros((len(tl), 5)), tl, np.round(np.array(correct[i]) * c.test_total).astype(np.int64), p)
-        m = analysis.diagnose(r).mode
+        m = diagnosis.diagnose(r).mode
         counts[m] = counts.get(m, 0) + 1
     return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
 

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from .. import analysis, plots
+from .. import diagnosis, plots
 from ..config import RunConfig
 from ..result import RunResult
 from ..stats import Rate, group, success_rows, wilson
@@ -22,20 +22,20 @@ from .base import Findings, Scale
 
 # Why each failure mode fails, for the answers: (what the runs do, why).
 MODE_TEXT = {
-    analysis.DEAD_UNIT: ("have a dead hidden unit",
+    diagnosis.DEAD_UNIT: ("have a dead hidden unit",
                          "a ReLU unit that is off on all four corners gets no gradient, and the one unit left "
                          "cannot represent XOR"),
-    analysis.SATURATED_UNIT: ("have a saturated hidden unit",
+    diagnosis.SATURATED_UNIT: ("have a saturated hidden unit",
                               "its output is constant over the data and its gradient nearly zero, so it stops learning"),
-    analysis.AFFINE: ("stay affine",
+    diagnosis.AFFINE: ("stay affine",
                       "without a hidden non-linearity the net is an affine map, and no affine map separates XOR"),
-    analysis.STILL_LEARNING: ("were still improving when the budget ran out",
+    diagnosis.STILL_LEARNING: ("were still improving when the budget ran out",
                               "their loss sits on long flat plateaus where the gradient is small, so they learn "
                               "too slowly for the epoch budget"),
-    analysis.CONSTANT: ("output nearly the same value on every corner",
+    diagnosis.CONSTANT: ("output nearly the same value on every corner",
                         "they sit on the plateau where the net predicts the mean target, before the hidden units "
                         "have split the corners, and the gradient there is small"),
-    analysis.DIVERGED: ("diverged", "the steps overshoot until the loss is no longer finite"),
+    diagnosis.DIVERGED: ("diverged", "the steps overshoot until the loss is no longer finite"),
 }
 STUCK_WHY = "a local minimum or plateau that fits only part of XOR holds them"
 
@@ -90,11 +90,11 @@ class Comparison:
 
     def __post_init__(self) -> None:
         self.cells = {label(dict(zip(self.fields, k)), self.fields): v for k, v in group(self.results, self.fields).items()}
-        self.modes = {name: analysis.mode_counts(runs) for name, runs in self.cells.items()}
+        self.modes = {name: diagnosis.mode_counts(runs) for name, runs in self.cells.items()}
         self.rows = [self._with_main_failure(r) for r in success_rows(self.results, self.fields)]
 
     def _with_main_failure(self, row: dict) -> dict:
-        failed = Counter({m: n for m, n in self.modes[label(row, self.fields)].items() if m != analysis.SUCCESS})
+        failed = Counter({m: n for m, n in self.modes[label(row, self.fields)].items() if m != diagnosis.SUCCESS})
         main = failed.most_common(1)
         return {**row, "main_failure": main[0][0] if main else "", "main_failure_runs": main[0][1] if main else 0}
 
@@ -113,7 +113,7 @@ class Comparison:
         return self.rows[0]["runs"]
 
     def failure_table(self) -> list[dict]:
-        return analysis.failure_rows(self.results, self.fields)
+        return diagnosis.failure_rows(self.results, self.fields)
 
     def numbers(self) -> dict:
         return {
@@ -151,13 +151,13 @@ class Comparison:
 
     def typical_run(self, order: Sequence[dict], success: bool) -> RunResult | None:
         """The typical successful (or failed) run of the first cell in order that has one."""
-        runs = (analysis.typical(self.cells[self.name(row)], success) for row in order)
+        runs = (diagnosis.typical(self.cells[self.name(row)], success) for row in order)
         return next((r for r in runs if r is not None), None)
 
     def extremes(self, order: Sequence[dict]) -> list[RunResult | None]:
         """Typical failure of the best cell and typical success of the worst, for contrast."""
-        return [analysis.typical(self.cells[self.name(order[0])], False),
-                analysis.typical(self.cells[self.name(order[-1])], True)]
+        return [diagnosis.typical(self.cells[self.name(order[0])], False),
+                diagnosis.typical(self.cells[self.name(order[-1])], True)]
 
     def run_label(self, run: RunResult) -> str:
         return f"{label(run.config, self.fields)} seed {run.config.seed} ({'success' if run.success else 'failure'})"
@@ -181,7 +181,7 @@ def failure_reason(comparison: Comparison, row: dict) -> str:
 def shift_reason(comparison: Comparison, before: dict, after: dict) -> str:
     """The failure mode whose count changed most between two cells, and why it matters."""
     a, b = comparison.modes[comparison.name(before)], comparison.modes[comparison.name(after)]
-    modes = [m for m in set(a) | set(b) if m != analysis.SUCCESS]
+    modes = [m for m in set(a) | set(b) if m != diagnosis.SUCCESS]
     mode = max(modes, key=lambda m: (abs(b[m] - a[m]), m), default=None)
     if mode is None or a[mode] == b[mode]:
         return ""
@@ -216,7 +216,7 @@ def pair_answer(comparison: Comparison, field_name: str, before, after, change: 
 
 def overall_failure(comparison: Comparison) -> str:
     """The most common failure mode over the whole grid, and why."""
-    total = sum((Counter({m: n for m, n in c.items() if m != analysis.SUCCESS}) for c in comparison.modes.values()),
+    total = sum((Counter({m: n for m, n in c.items() if m != diagnosis.SUCCESS}) for c in comparison.modes.values()),
                 Counter())
     if not total:
         return ""
