@@ -110,3 +110,21 @@ def test_decision_maps_of_a_diverged_run_still_render():
 def test_decision_maps_need_two_inputs():
     with pytest.raises(ValueError, match="2 inputs"):
         plots.decision_maps(run(RunConfig(inputs=3, epochs=2)))
+
+
+def test_importing_the_library_leaves_the_matplotlib_backend_alone():
+    # the backend is the caller's (a notebook's inline one, say): no library module picks
+    # one or loads pyplot; figures are `Figure` objects saved through their own Agg canvas
+    import subprocess
+    import sys
+    code = ("import importlib, pkgutil, sys, matplotlib, xorlab, xorlab.experiments\n"
+            "def refuse(*a, **k): raise SystemExit('matplotlib.use called at import')\n"
+            "matplotlib.use = refuse\n"
+            "for pkg in (xorlab, xorlab.experiments):\n"
+            "    for m in pkgutil.iter_modules(pkg.__path__, pkg.__name__ + '.'):\n"
+            "        if not m.name.endswith('__main__'):\n"
+            "            importlib.import_module(m.name)\n"
+            "assert 'xorlab.study' in sys.modules\n"
+            "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot loaded'\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr

@@ -16,7 +16,7 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt
+from matplotlib.figure import Figure
 import pytest
 
 from xorlab import experiments
@@ -41,7 +41,8 @@ class Tiny(Experiment):
         cs = [RunConfig(activation=a, epochs=scale.budget(2), seed=s)
               for a in ("sigmoid", "tanh") for s in scale.seed_list()]
         results = lab.run(cs)
-        fig, ax = plt.subplots()
+        fig = Figure()
+        ax = fig.subplots()
         for r in results:
             ax.semilogy(r.test_loss)
         return Findings(answer=f"Best final loss {min(r.final_test_loss for r in results):.4f}.",
@@ -57,10 +58,11 @@ class Centre(Tiny):
 
     def run(self, lab, scale):
         [r] = lab.run([RunConfig(activation="tanh", center=True, lr=0.1, epochs=scale.budget(2), seed=7)])
-        fig, ax = plt.subplots()
+        fig = Figure()
+        ax = fig.subplots()
         ax.plot(r.accuracy)
         return Findings(answer=f"Accuracy {r.final_accuracy:.2f}.", tables={"run": [r.summary()]},
-                        figures={"accuracy": fig, "loss": plt.subplots()[0]})
+                        figures={"accuracy": fig, "loss": Figure()})
 
 
 class Broken(Experiment):

@@ -27,11 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
-import matplotlib
 import torch
-
-matplotlib.use("Agg")  # figures are files; a study never opens a window
-import matplotlib.pyplot as plt  # noqa: E402  (closes experiments' figures once written)
 
 from . import __version__, experiments, machine
 from .config import RunConfig
@@ -222,7 +218,7 @@ def run_section(exp: Experiment, store: Store, scale: Scale, out_dir: Path, engi
     finally:
         if section.findings is not None:
             for fig in section.findings.figures.values():
-                plt.close(fig)
+                fig.clear()  # written already: release the artists, a study holds many sections
     section.seconds = time.monotonic() - start
     section.runs = len({c.key() for c in lab.configs})
     if lab.configs:

@@ -11,9 +11,6 @@ loss cannot be convex, and yet gradient descent found the solution.
 
 from __future__ import annotations
 
-import matplotlib
-
-matplotlib.use("Agg")
 import numpy as np
 from matplotlib.figure import Figure
 
