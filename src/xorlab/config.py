@@ -28,6 +28,20 @@ TEST_BATCHES = 50
 SAMPLE_BATCHES = 3
 LOG_EVERY = 100  # the tutorial prints the train loss when batch_idx % 100 == 0
 
+# The `xorlab train` option that sets each field, in the order a replay line lists them:
+# the CLI names them in error messages, `study.train_command` writes replay lines with them.
+FIELD_FLAGS = {
+    "seed": "--seed",
+    "activation": "--activation",
+    "init": "--init",
+    "lr": "--lr",
+    "epochs": "--epochs",
+    "inputs": "--inputs",
+    "hidden": "--hidden",
+    "dtype": "--dtype",
+    "center": "--center",
+}
+
 MAX_SEED = 2**63 - 1  # torch.manual_seed takes at most 64 bits; keep to signed range
 
 

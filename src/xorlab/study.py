@@ -30,7 +30,7 @@ from typing import Callable, Sequence
 import torch
 
 from . import __version__, experiments, machine
-from .config import RunConfig
+from .config import FIELD_FLAGS, RunConfig
 from .engines import ENGINE_VERSIONS, resolve
 from .executor import Executor
 from .experiments.base import Experiment, Findings, Lab, Scale, write_findings
@@ -100,13 +100,14 @@ class Study:
 
 def train_command(config: RunConfig) -> str:
     """The `xorlab train` line that replays one run (only non-default options)."""
-    parts = ["xorlab train", f"--seed {config.seed}"]
-    for name in ("activation", "init", "lr", "epochs", "inputs", "hidden", "dtype"):
+    parts = ["xorlab train"]
+    for name, flag in FIELD_FLAGS.items():
         value = getattr(config, name)
-        if value != getattr(DEFAULT_CONFIG, name):
-            parts.append(f"--{name} {value}")
-    if config.center:
-        parts.append("--center")
+        if isinstance(value, bool):  # a switch: present or not
+            if value:
+                parts.append(flag)
+        elif name == "seed" or value != getattr(DEFAULT_CONFIG, name):
+            parts.append(f"{flag} {value}")
     return " ".join(parts)
 
 

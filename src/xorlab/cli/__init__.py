@@ -14,30 +14,13 @@ import sys
 from typing import Sequence
 
 from .. import __version__
-from ..config import ConfigError
+from ..config import FIELD_FLAGS, ConfigError
 from ..executor import ClusterError
 from ..store import StoreError
 from . import experiment, quiz, serve, study, sweep, train
+from .options import UsageError
 
 COMMANDS = [train, sweep, experiment, study, quiz, serve]
-
-# The option that sets each config field, to name it in error messages.
-FIELD_FLAGS = {
-    "activation": "--activation",
-    "init": "--init",
-    "center": "--center",
-    "lr": "--lr",
-    "epochs": "--epochs",
-    "inputs": "--inputs",
-    "hidden": "--hidden",
-    "seed": "--seed",
-    "dtype": "--dtype",
-}
-
-
-class UsageError(Exception):
-    """Bad input from the user: reported as one line, exit status 2."""
-
 
 class Parser(argparse.ArgumentParser):
     """argparse, but errors are one line (`xorlab train: error: ...`) with a help hint."""

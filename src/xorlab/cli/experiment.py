@@ -17,7 +17,7 @@ from ..experiments import budget
 from ..experiments.base import Scale
 from ..store import FILENAME, Store, StoreError
 from ..engines.plan import MAX_SEEDS
-from .options import int_at_least, out_path
+from .options import UsageError, int_at_least, out_path
 from .scheduler import add_cluster_options, executor_from_args
 
 
@@ -76,8 +76,6 @@ def print_section(console: Console, section) -> None:
 
 def check_out_dir(prog: str, out: Path) -> None:
     """Refuse an output folder that cannot hold the store, before any run is trained."""
-    from . import UsageError
-
     if out.exists() and not out.is_dir():
         raise UsageError(f"{prog}: error: argument --out: {str(out)!r} is a file, not a folder "
                          f"(see '{prog} --help')")
@@ -114,8 +112,6 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import UsageError
-
     names = experiments.names()
     if args.name not in names:
         choices = f"choose from {', '.join(names)}" if names else "no experiments are installed"

@@ -7,6 +7,10 @@ import math
 import os
 
 
+class UsageError(Exception):
+    """Bad input from the user: reported as one line, exit status 2."""
+
+
 def positive_float(text: str) -> float:
     try:
         value = float(text)
@@ -49,8 +53,6 @@ def out_path(text: str) -> str:
 def check_out_file(prog: str, path: str) -> None:
     """Refuse an --out FILE that cannot be written, before anything is trained (a file
     that did not exist is not left behind)."""
-    from . import UsageError  # the package imports this module first
-
     if os.path.isdir(path):
         raise UsageError(f"{prog}: error: argument --out: {path!r} is a folder, not a file "
                          f"(see '{prog} --help')")

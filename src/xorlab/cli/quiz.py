@@ -7,7 +7,7 @@ import sys
 
 from ..quiz import build_bank, run_quiz, select
 from ..quiz.questions import QUESTIONS
-from .options import int_at_least, seed
+from .options import UsageError, int_at_least, seed
 
 EXIT_INTERRUPTED = 130  # the shell's code for a command stopped by Ctrl-C (128 + SIGINT)
 
@@ -36,8 +36,6 @@ def add_parser(sub) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import UsageError  # the package imports this module first
-
     if args.questions is not None and args.questions > len(QUESTIONS):
         raise UsageError(f"{args.prog}: error: argument --questions: at most {len(QUESTIONS)} "
                          f"questions (got {args.questions}) (see '{args.prog} --help')")
@@ -60,8 +58,6 @@ def run(args: argparse.Namespace) -> int:
 def ask_from(args: argparse.Namespace, stdin, name: str, echo: bool) -> int:
     """The quiz, with a source that cannot be read (a directory, /proc/self/mem)
     reported in one line."""
-    from . import UsageError
-
     try:
         return ask(args, stdin, echo)
     except OSError as err:

@@ -7,7 +7,7 @@ import logging
 
 from ..cluster import TASK_RUNS
 from ..executor import SCHEDULER_ENV, ClusterError, Executor, make_executor, scheduler_address
-from .options import int_at_least
+from .options import UsageError, int_at_least
 
 
 def add_cluster_options(p: argparse.ArgumentParser) -> None:
@@ -22,8 +22,6 @@ def add_cluster_options(p: argparse.ArgumentParser) -> None:
 def executor_from_args(args: argparse.Namespace) -> Executor:
     """The executor the options ask for; a cluster that cannot be used is a usage
     error (one line, exit status 2), found before anything is trained."""
-    from . import UsageError
-
     address = scheduler_address(args.scheduler)
     if address is not None:
         # Dask's client logs its reconnection attempts with tracebacks; the command

@@ -8,7 +8,7 @@ import ipaddress
 import sys
 import webbrowser
 
-from .options import int_at_least
+from .options import UsageError, int_at_least
 
 LOOPBACK = "127.0.0.1"
 
@@ -59,8 +59,6 @@ def run(args: argparse.Namespace) -> int:
     from ..serve import default_store_path
     from ..serve.app import create_app
     from ..store import Store, StoreError
-    from . import UsageError  # the package imports this module first
-
     store = args.store or default_store_path()
     try:
         Store(store).close()  # a bad store file is a one-line error now, not in the first job
