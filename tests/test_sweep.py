@@ -39,11 +39,12 @@ def test_sweep_writes_one_json_line_per_run_with_the_promised_fields(tmp_path, r
         (a, c, s) for a in ("sigmoid", "tanh") for c in (False, True) for s in (2, 3, 4)}
     assert all(len(rec["test_loss"]) == len(rec["accuracy"]) == 1 for rec in records)
     assert "Success rate per cell" in r.err
+    assert "centred" in r.err and "centered" not in r.err  # one spelling in what is printed
 
 
 def test_a_sweep_run_is_the_run_train_makes(tmp_path, run_cli):
     out = tmp_path / "runs.jsonl"
-    run_cli("sweep", "--activation", "tanh", "--center", "centered", "--lr", "0.1", "--seeds", "7:8",
+    run_cli("sweep", "--activation", "tanh", "--center", "centred", "--lr", "0.1", "--seeds", "7:8",
             "--epochs", "2", "--dtype", "float64", "--out", out, "--quiet")
     record = json.loads(out.read_text())
     single = tmp_path / "one.json"

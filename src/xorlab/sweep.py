@@ -12,7 +12,7 @@ from .engines.plan import MAX_RUNS, plan
 from .executor import Executor, LocalExecutor, in_order
 from .result import RunResult
 
-CENTER_VALUES = {"raw": False, "centered": True}
+CENTER_VALUES = {"raw": False, "centred": True, "centered": True}  # both spellings accepted
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,6 @@ import sys
 from contextlib import suppress
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
 from ..config import ACTIVATIONS, DTYPES, INITS
@@ -16,6 +15,7 @@ from ..engines import ENGINES
 from ..engines import resolve
 from ..engines.plan import MAX_RUNS, plan
 from ..sweep import CENTER_VALUES, Grid, parse_seeds, run_chunks
+from ..progress import RunProgress
 from .options import UsageError, check_out_file, int_at_least, out_path, positive_float
 from .scheduler import add_cluster_options, executor_from_args
 
@@ -37,7 +37,7 @@ def add_parser(sub) -> None:
         "batched engine trains thousands at once) and write one JSON object per run. "
         "Each run can be replayed with 'xorlab train --seed S' and the same settings.",
         epilog="examples:\n  xorlab sweep --activation sigmoid tanh relu --seeds 1000 --out runs.jsonl\n"
-        "  xorlab sweep --activation tanh --center centered --lr 0.01 0.1 1 --seeds 100:200\n"
+        "  xorlab sweep --activation tanh --center centred --lr 0.01 0.1 1 --seeds 100:200\n"
         "  xorlab sweep --inputs 3 --hidden 2 3 4 --epochs 300 --seeds 50 --quiet",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -79,7 +79,7 @@ def summary_table(results, grid: Grid) -> Table:
     for col in (*varying, "runs", "success", "95% CI", "mean acc", "diverged"):
         table.add_column(col, justify="right")
     for r in success_rows(results, varying):
-        cells = ["centered" if r[f] is True else "raw" if r[f] is False else str(r[f]) for f in varying]
+        cells = ["centred" if r[f] is True else "raw" if r[f] is False else str(r[f]) for f in varying]
         table.add_row(*cells, str(r["runs"]), f"{100 * r['success_rate']:.1f}%",
                       f"{100 * r['ci_low']:.1f}-{100 * r['ci_high']:.1f}%", f"{100 * r['mean_accuracy']:.1f}%",
                       str(r["diverged"]))
@@ -110,18 +110,19 @@ def run(args: argparse.Namespace) -> int:
     executor = executor_from_args(args)  # an unusable cluster stops here, before --out is written
     out = open(args.out, "w") if args.out is not None else sys.stdout
     results = []
-    progress = Progress(TextColumn("training"), BarColumn(), MofNCompleteColumn(), TextColumn("runs"),
-                        TimeElapsedColumn(), TimeRemainingColumn(), console=err, disable=args.quiet)
+    progress = None if args.quiet else RunProgress(console=err)
+    advance = progress.task("training", len(configs)) if progress else lambda n: None
+    advance(0)  # a bar's first count is of runs already stored: none here, all are trained
     try:
-        with progress:
-            task = progress.add_task("runs", total=len(configs))
-            for chunk in run_chunks(configs, args.engine, lambda n: progress.advance(task, n), executor, pieces):
-                write_lines(out, args.out, [json.dumps(r.summary(), allow_nan=False) for r in chunk])
-                results.extend(chunk)
+        for chunk in run_chunks(configs, args.engine, advance, executor, pieces):
+            write_lines(out, args.out, [json.dumps(r.summary(), allow_nan=False) for r in chunk])
+            results.extend(chunk)
     except KeyboardInterrupt:
         err.print(f"interrupted: {len(results)} of {len(configs)} runs written")
         return 130
     finally:
+        if progress:
+            progress.stop()
         executor.close()  # on a cluster, also cancels tasks still out (Ctrl-C)
         if out is not sys.stdout:
             with suppress(OSError):  # a failed write has already said why
