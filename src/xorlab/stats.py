@@ -9,6 +9,7 @@ from typing import Iterable, Sequence
 import numpy as np
 from scipy.stats import binomtest
 
+from .formatting import rate_text
 from .result import RunResult
 
 
@@ -27,7 +28,7 @@ class Rate:
         return self.k / self.n if self.n else float("nan")
 
     def __str__(self) -> str:
-        return f"{100 * self.p:.0f}% [{100 * self.low:.0f}, {100 * self.high:.0f}]"
+        return rate_text(self.p, self.low, self.high)
 
 
 def wilson(k: int, n: int, confidence: float = 0.95) -> Rate:
@@ -35,6 +36,13 @@ def wilson(k: int, n: int, confidence: float = 0.95) -> Rate:
         return Rate(0, 0, float("nan"), float("nan"))
     ci = binomtest(int(k), int(n)).proportion_ci(confidence_level=confidence, method="wilson")
     return Rate(int(k), int(n), float(ci.low), float(ci.high))
+
+
+def rate_row(k: int, n: int, count: str = "successes", rate: str = "success_rate") -> dict:
+    """The columns every rate table shares, in this order: runs, the count, the rate and
+    its Wilson 95% interval (`ci_low`, `ci_high`; the report shows them as one column)."""
+    r = wilson(k, n)
+    return {"runs": r.n, count: r.k, rate: r.p, "ci_low": r.low, "ci_high": r.high}
 
 
 def group(results: Iterable[RunResult], by: Sequence[str]) -> dict[tuple, list[RunResult]]:
@@ -50,15 +58,10 @@ def success_rows(results: Iterable[RunResult], by: Sequence[str]) -> list[dict]:
     mean and median final accuracy, diverged runs."""
     rows = []
     for key, cell in group(results, by).items():
-        rate = wilson(sum(r.success for r in cell), len(cell))
         acc = np.array([r.final_accuracy for r in cell])
         rows.append({
             **dict(zip(by, key)),
-            "runs": rate.n,
-            "successes": rate.k,
-            "success_rate": rate.p,
-            "ci_low": rate.low,
-            "ci_high": rate.high,
+            **rate_row(sum(r.success for r in cell), len(cell)),
             "mean_accuracy": float(acc.mean()),
             "median_accuracy": float(np.median(acc)),
             "diverged": sum(r.diverged for r in cell),

@@ -42,7 +42,7 @@ def command_line(args: argparse.Namespace) -> str:
 
 
 def section_line(s) -> str:
-    from ..report.text import plural
+    from ..formatting import plural
 
     if s.error is not None:
         return f"[red]✗[/red] {escape(s.title)}: failed: {escape(s.error.splitlines()[0])}"

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from .. import diagnosis
 from ..config import ACTIVATIONS
-from .base import Experiment, Findings, Lab, Scale
-from .settings_grid import MODE_TEXT, Comparison, disjoint, failure_reason, findings, grid, plural_epochs, ranked, rate
+from ..formatting import plural
+from .base import Experiment, Findings, Lab, Scale, grid
+from .settings_grid import MODE_TEXT, Comparison, disjoint, failure_reason, findings, ranked, rate
 
 CONTROL = "linear"  # no hidden non-linearity: shows what the hidden layer's bend buys
 
@@ -29,7 +30,7 @@ def answer(comparison: Comparison, contenders: list[dict]) -> str:
     """Best and worst with their rates, whether the gaps are significant, the worst's main
     failure mode and why, and the linear control."""
     best, worst = contenders[0], contenders[-1]
-    budget = f"after {plural_epochs(comparison.epochs)} ({comparison.seeds} seeds each, 95% CI)"
+    budget = f"after {plural(comparison.epochs, 'epoch')} ({comparison.seeds} seeds each, 95% CI)"
     quoted = ", ".join(f"{r['activation']} {rate(r)}" for r in contenders)
     if disjoint(best, worst):
         first = (f"{best['activation']} works best and {worst['activation']} worst: {quoted} of runs reach "

@@ -10,6 +10,7 @@ Adding an experiment is one module plus one line in `experiments/__init__.py`.
 from __future__ import annotations
 
 import csv
+import itertools
 import json
 import math
 from abc import ABC, abstractmethod
@@ -21,6 +22,7 @@ from ..config import RunConfig
 from ..engines import run_many
 from ..result import RunResult
 from . import budget
+
 
 Runner = Callable[[Sequence[RunConfig]], list[RunResult]]
 
@@ -39,6 +41,18 @@ class Scale:
 
     def budget(self, default: int = 100) -> int:
         return self.epochs if self.epochs is not None else default
+
+
+def grid(scale: Scale, **axes: Sequence) -> list[RunConfig]:
+    """The tutorial's run (lr 0.01, raw inputs, default init, sigmoid) with each named field
+    varied over its values, times `scale.seed_list()` seeds; epochs from `scale.budget`."""
+    base = RunConfig(epochs=scale.budget(100))
+    names = list(axes)
+    configs = []
+    for values in itertools.product(*axes.values()):
+        cell = base.replace(**dict(zip(names, values)))
+        configs.extend(cell.replace(seed=s) for s in scale.seed_list())
+    return configs
 
 
 @dataclass

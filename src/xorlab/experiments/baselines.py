@@ -22,9 +22,10 @@ from sklearn.svm import SVC, LinearSVC
 
 from ..config import RunConfig
 from ..data import XorData, make_data
+from ..formatting import percent
 from ..landscape import outputs
 from ..result import RunResult
-from ..stats import wilson
+from ..stats import rate_row
 from . import budget
 from .base import Experiment, Findings, Lab, Scale
 
@@ -110,11 +111,10 @@ def sklearn_accuracies(name: str, data: XorData, seeds: list[int], size: int | N
 
 
 def _row(model: str, kind: str, acc: np.ndarray) -> dict:
-    rate = wilson(int(np.sum(acc == 1.0)), len(acc))
     return {
-        "model": model, "kind": kind, "runs": rate.n,
+        "model": model, "kind": kind, "runs": len(acc),  # (this column order: runs before the accuracies)
         "mean_accuracy": float(acc.mean()), "min_accuracy": float(acc.min()), "max_accuracy": float(acc.max()),
-        "successes": rate.k, "success_rate": rate.p, "ci_low": rate.low, "ci_high": rate.high,
+        **rate_row(int(np.sum(acc == 1.0)), len(acc)),
     }
 
 
@@ -242,7 +242,7 @@ def _by_model(rows: list[dict]) -> dict[str, dict]:
 
 
 def _percents(values: dict[str, float]) -> str:
-    return ", ".join(f"{name} {100 * v:.0f}%" for name, v in values.items())
+    return ", ".join(f"{name} {percent(v)}" for name, v in values.items())
 
 
 def answer(rows: list[dict], curve: list[dict]) -> str:

@@ -3,8 +3,8 @@ per activation and init."""
 
 from __future__ import annotations
 
-from .base import Experiment, Findings, Lab, Scale
-from .settings_grid import Comparison, findings, grid, pair_answer, pair_numbers, ranked
+from .base import Experiment, Findings, Lab, Scale, grid
+from .settings_grid import Comparison, findings, pair_answer, pair_numbers, ranked
 from .init import ACTIVATIONS
 
 

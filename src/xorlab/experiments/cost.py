@@ -19,8 +19,7 @@ from dataclasses import dataclass
 
 from ..config import ACTIVATIONS, RunConfig
 from . import baselines, budget, lr, parity, termination
-from .base import Scale
-from .settings_grid import grid
+from .base import Scale, grid
 
 LR_BOUNDARIES = 4  # class boundaries of seed 42 (too slow | learns | stuck | unstable | diverges)
 

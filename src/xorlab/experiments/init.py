@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from .base import Experiment, Findings, Lab, Scale
-from .settings_grid import Comparison, findings, grid, pair_answer, pair_numbers, ranked
+from .base import Experiment, Findings, Lab, Scale, grid
+from .settings_grid import Comparison, findings, pair_answer, pair_numbers, ranked
 
 ACTIVATIONS = ("sigmoid", "tanh", "relu")  # the ones the tutorial names
 

@@ -30,7 +30,7 @@ from matplotlib.patches import Rectangle
 
 from ..config import ConfigError, RunConfig
 from ..result import RunResult
-from ..stats import wilson
+from ..stats import rate_row, wilson
 from . import budget
 from .base import Experiment, Findings, Lab, Scale
 
@@ -163,10 +163,8 @@ class Search:
     def record(self, results: list[RunResult], d: Design) -> None:
         """Take a cell's results and decide the next step."""
         k, n = sum(r.success for r in results), len(results)
-        rate = wilson(k, n)
         self.cells.append({"recipe": self.recipe.name, "inputs": self.inputs, "hidden": self.hidden,
-                           "stage": self.stage, "runs": n, "successes": k, "success_rate": rate.p,
-                           "ci_low": rate.low, "ci_high": rate.high,
+                           "stage": self.stage, **rate_row(k, n),
                            "diverged": sum(r.diverged for r in results)})
         if self.stage == "screen" and not ruled_out(k, n) and d.seeds > n:
             self.stage = "full"

@@ -9,16 +9,15 @@ shows: success rates with Wilson 95% intervals, failure modes, figures, and sent
 
 from __future__ import annotations
 
-import itertools
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
 from .. import diagnosis, plots
-from ..config import RunConfig
 from ..result import RunResult
 from ..stats import Rate, group, success_rows, wilson
-from .base import Findings, Scale
+from ..formatting import plural
+from .base import Findings
 
 # Why each failure mode fails, for the answers: (what the runs do, why).
 MODE_TEXT = {
@@ -47,26 +46,11 @@ def mode_text(mode: str) -> tuple[str, str]:
     return MODE_TEXT.get(mode, (f"end as {mode}", "see the failure-mode table"))
 
 
-def grid(scale: Scale, **axes: Sequence) -> list[RunConfig]:
-    """The tutorial's run (lr 0.01, raw inputs, default init, sigmoid) with each named field
-    varied over its values, times `scale.seed_list()` seeds; epochs from `scale.budget`."""
-    base = RunConfig(epochs=scale.budget(100))
-    names = list(axes)
-    configs = []
-    for values in itertools.product(*axes.values()):
-        cell = base.replace(**dict(zip(names, values)))
-        configs.extend(cell.replace(seed=s) for s in scale.seed_list())
-    return configs
-
 
 def label(source, fields: Sequence[str]) -> str:
     """"tanh", "tanh/uniform", "tanh/uniform/centred": from a RunConfig or a table row."""
     get = source.get if isinstance(source, dict) else lambda f: getattr(source, f)
     return "/".join(("centred" if get(f) else "raw") if f == "center" else str(get(f)) for f in fields)
-
-
-def plural_epochs(n: int) -> str:
-    return f"{n} epoch" + ("" if n == 1 else "s")
 
 
 def rate(row: dict) -> Rate:
@@ -196,7 +180,7 @@ def pair_answer(comparison: Comparison, field_name: str, before, after, change: 
     pairs = _pairs(comparison, field_name, before, after)
     rest = [f for f in comparison.fields if f != field_name]
     quoted = "; ".join(f"{label(b, rest)} {rate(b)} to {rate(a)}" for b, a in pairs)
-    first = (f"{change} moves the share of runs at 100% test accuracy after {plural_epochs(comparison.epochs)} "
+    first = (f"{change} moves the share of runs at 100% test accuracy after {plural(comparison.epochs, 'epoch')} "
              f"({comparison.seeds} seeds per cell, 95% CI) as follows: {quoted}.")
     verdicts = {"helps significantly for": [], "hurts significantly for": [], "makes no significant difference for": []}
     for b, a in pairs:

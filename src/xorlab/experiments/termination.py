@@ -16,8 +16,9 @@ import numpy as np
 from matplotlib.figure import Figure  # not pyplot: no GUI backend, no global figure state
 
 from ..config import LOG_EVERY, TRAIN_BATCHES, RunConfig
+from ..formatting import percent, rate_text
 from ..result import RunResult
-from ..stats import wilson
+from ..stats import rate_row, wilson
 from ..stopping import (
     ESCAPE_DROP, PLATEAU_REL_TOL, PLATEAU_WINDOW, SKLEARN_N_ITER_NO_CHANGE, SKLEARN_TOL,
     Plateau, epoch_mean, find_plateaus, patience_stop, sklearn_stop, target_stop,
@@ -77,16 +78,12 @@ def rule_row(rule: Rule, results: list[RunResult]) -> dict:
     false = [is_false_stop(r, s) for r, s in zip(results, stops)]
     lost = [bool(r.success and s is not None and r.accuracy[s - 1] < 1.0) for r, s in zip(results, stops)]
     acc_at_stop = np.array([r.accuracy[t - 1] for r, t in zip(results, trained)])
-    rate = wilson(sum(false), len(results))
     fired = [s for s in stops if s is not None]
     return {
         "rule": rule.label,
-        "runs": rate.n,
+        "runs": len(results),
         "fires": len(fired),
-        "false_stops": rate.k,
-        "false_stop_rate": rate.p,
-        "ci_low": rate.low,
-        "ci_high": rate.high,
+        **rate_row(sum(false), len(results), count="false_stops", rate="false_stop_rate"),
         "lost_successes": sum(lost),
         "successes": sum(r.success for r in results),
         "mean_epochs_saved": float((budget - trained).mean()),
@@ -148,25 +145,21 @@ def example_runs(results: list[RunResult], plateaus: list[list[Plateau]], count:
     return (showing + rest)[:count]
 
 
-def _percent(x: float) -> str:
-    return f"{100 * x:.0f}%"
-
-
 def _rate_text(row: dict) -> str:
-    return f"{_percent(row['false_stop_rate'])} [{_percent(row['ci_low'])}, {_percent(row['ci_high'])}]"
+    return rate_text(row["false_stop_rate"], row["ci_low"], row["ci_high"])
 
 
 def pattern_text(pattern: dict) -> str:
     n = pattern["runs"]
     if pattern["runs_with_pattern"]:
         return (f"{pattern['runs_with_pattern']} of {n} sigmoid runs "
-                f"({_percent(pattern['pattern_rate'])} [{_percent(pattern['pattern_ci'][0])}, "
-                f"{_percent(pattern['pattern_ci'][1])}]) show the tutorial's pattern: the test loss stays flat "
-                f"(under {_percent(PLATEAU_REL_TOL)} better over {PLATEAU_WINDOW} epochs) for a median of "
+                f"({percent(pattern['pattern_rate'])} [{percent(pattern['pattern_ci'][0])}, "
+                f"{percent(pattern['pattern_ci'][1])}]) show the tutorial's pattern: the test loss stays flat "
+                f"(under {percent(PLATEAU_REL_TOL)} better over {PLATEAU_WINDOW} epochs) for a median of "
                 f"{pattern['median_escaped_plateau_epochs']:.0f} epochs (up to {pattern['max_escaped_plateau_epochs']}) "
                 f"at a loss of about {pattern['median_first_plateau_loss']:.3f} and "
-                f"{_percent(pattern['median_first_plateau_accuracy'])} accuracy (medians of the first plateau), "
-                f"then falls by at least {_percent(ESCAPE_DROP)}"
+                f"{percent(pattern['median_first_plateau_accuracy'])} accuracy (medians of the first plateau), "
+                f"then falls by at least {percent(ESCAPE_DROP)}"
                 + (f"; in {pattern['runs_with_repeated_pattern']} runs it happens again."
                    if pattern["runs_with_repeated_pattern"] else "."))
     return (f"None of the {n} sigmoid runs shows a flat stretch followed by a large drop within "

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 
+from .. import formatting
+from ..formatting import plural
 from ..study import Section, Study
 
 REPLAY_NOTE = ("Any single run can be replayed, printing the tutorial's log lines, with "
@@ -56,14 +58,14 @@ def _finite(value) -> bool:
 
 def percent(value, digits: int = 0) -> str:
     """A fraction as a percent; anything else as `cell` writes it."""
-    return f"{100 * float(value):.{digits}f}%" if _finite(value) else cell(value)
+    return formatting.percent(float(value), digits) if _finite(value) else cell(value)
 
 
 def rate_with_ci(p, low, high) -> str:
     """'71% [61, 79]': a rate and its 95% interval, in percent."""
     if not all(_finite(v) for v in (p, low, high)):
         return percent(p)
-    return f"{100 * float(p):.0f}% [{100 * float(low):.0f}, {100 * float(high):.0f}]"
+    return formatting.rate_text(float(p), float(low), float(high))
 
 
 def is_rate(key: str) -> bool:
@@ -90,10 +92,6 @@ def display_columns(rows: list[dict]) -> list[tuple[str, object]]:
         else:
             out.append((header(key), lambda r, k=key: cell(r.get(k))))
     return out
-
-
-def plural(n: int, word: str) -> str:
-    return f"{n} {word}" + ("" if n == 1 else "s")
 
 
 def seed_ranges(seeds: list[int]) -> str:
