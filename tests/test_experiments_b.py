@@ -107,6 +107,18 @@ def _threshold_lab(boundary: float, calls: list) -> Lab:
     return Lab(runner)
 
 
+def test_the_lr_grid_is_what_lr_py_says():
+    # GRID_POINTS evenly spaced in log from 1e-4 to 10, each step a factor 10**(5/48)
+    grid = lr_exp.lr_grid(lr_exp.GRID_POINTS)
+    assert len(grid) == 49 and grid[0] == lr_exp.LR_LOW and grid[-1] == lr_exp.LR_HIGH
+    np.testing.assert_allclose(np.diff(np.log10(grid)), 5 / 48, atol=5e-4)  # 4 digits kept
+    assert all(lr_exp.round_lr(x) == x for x in grid)
+    quick = lr_exp.lr_grid(lr_exp.QUICK_GRID_POINTS)
+    np.testing.assert_allclose(np.diff(np.log10(quick)), 0.5, atol=5e-4)
+    # after the bisection rounds a boundary is pinned within 0.5%
+    assert (10 ** (5 / 48)) ** (1 / 2 ** lr_exp.BISECT_ROUNDS) < 1.005
+
+
 def test_bisection_closes_in_on_a_known_boundary():
     boundary, calls = 0.3, []
     lab = _threshold_lab(boundary, calls)

@@ -36,8 +36,8 @@ class Scale:
     quick: bool = False
     epochs: int | None = None
 
-    def seed_list(self, minimum: int = 1) -> list[int]:
-        return list(range(max(self.seeds, minimum)))
+    def seed_list(self) -> list[int]:
+        return list(range(self.seeds))
 
     def budget(self, default: int = 100) -> int:
         return self.epochs if self.epochs is not None else default

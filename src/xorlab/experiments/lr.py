@@ -22,9 +22,11 @@ from .base import Experiment, Findings, Lab, Scale
 
 TUTORIAL_SEED = 42  # "Use random seed 42 for both python and torch" (Experiment 5)
 LR_LOW, LR_HIGH = 1e-4, 10.0
-# Sizes live in `budget`: GRID_POINTS log steps over LR_LOW .. LR_HIGH; each bisection
-# round halves the log gap at a class boundary (6 rounds: 10**(5/48) ** (1/64), under
-# 0.5% per boundary).
+# Sizes live in `budget`: GRID_POINTS lrs evenly spaced in log over LR_LOW .. LR_HIGH, both
+# ends included (49 points: 48 steps of a factor 10**(5/48) ~ 1.27; quick, 11 points: a
+# factor 10**0.5), each rounded to LR_DIGITS significant digits. Each bisection round
+# halves the log gap at a class boundary: 6 rounds leave (10**(5/48)) ** (1/64) ~ 1.0038,
+# under 0.5% per boundary (quick, 2 rounds: 10**(1/8) ~ 1.33).
 GRID_POINTS = budget.LR_GRID_POINTS
 QUICK_GRID_POINTS = budget.LR_GRID_POINTS_QUICK
 BISECT_ROUNDS = budget.LR_BISECT_ROUNDS
