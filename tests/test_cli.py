@@ -17,7 +17,7 @@ def test_every_command_has_help_with_defaults_and_an_example():
         assert "example" in text, name
         for action in sub._actions:
             if action.option_strings and action.help and action.dest not in ("help",):
-                assert "default" in action.help, f"{name} {action.option_strings} help lacks its default"
+                assert "(default: " in action.help, f"{name} {action.option_strings} help lacks its (default: ...)"
 
 
 @pytest.mark.parametrize(
