@@ -1,4 +1,5 @@
-"""Shared test helpers: paths, the oracle, and running the CLI in-process."""
+"""Shared test helpers: paths, the oracle, running the CLI in-process, and fake
+experiments (tiny, fast stand-ins that studies and reports run on)."""
 
 from __future__ import annotations
 
@@ -7,8 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from matplotlib.figure import Figure
 
+from xorlab import experiments
 from xorlab.cli import main
+from xorlab.config import RunConfig
+from xorlab.experiments.base import Experiment, Findings
+from xorlab.stats import success_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -50,3 +56,59 @@ def oracle_argv_to_flags(argv: list[str]) -> list[str]:
 def log_lines(text: str) -> list[str]:
     """The tutorial's 'Train Epoch' and 'Test set' lines of a log."""
     return [line for line in text.splitlines() if line.startswith(("Train Epoch:", "Test set:"))]
+
+
+# --- fake experiments -------------------------------------------------------------------
+
+class Tiny(Experiment):
+    """Two activations x scale.seeds seeds, a table, a figure; numbers from the runs."""
+
+    name = "tiny"
+    title = "Experiment 1 (activation units)"
+    question = "Which activation works best? Why?"
+
+    def run(self, lab, scale):
+        cs = [RunConfig(activation=a, epochs=scale.budget(2), seed=s)
+              for a in ("sigmoid", "tanh") for s in scale.seed_list()]
+        results = lab.run(cs)
+        fig = Figure()
+        ax = fig.subplots()
+        for r in results:
+            ax.semilogy(r.test_loss)
+        return Findings(answer=f"Best final loss {min(r.final_test_loss for r in results):.4f}.",
+                        tables={"success": success_rows(results, ["activation"])},
+                        numbers={"test_loss": [r.test_loss.tolist() for r in results]},
+                        figures={"loss": fig})
+
+
+class Centre(Tiny):
+    name = "centre"
+    title = "Experiment 3 (input centering)"
+    question = "Did centering help?"
+
+    def run(self, lab, scale):
+        [r] = lab.run([RunConfig(activation="tanh", center=True, lr=0.1, epochs=scale.budget(2), seed=7)])
+        fig = Figure()
+        ax = fig.subplots()
+        ax.plot(r.accuracy)
+        return Findings(answer=f"Accuracy {r.final_accuracy:.2f}.", tables={"run": [r.summary()]},
+                        figures={"accuracy": fig, "loss": Figure()})
+
+
+class Broken(Experiment):
+    name = "broken"
+    title = "Experiment 2 (weight initialization)"
+    question = "Did the uniform init help?"
+
+    def run(self, lab, scale):
+        lab.run([RunConfig(seed=9, epochs=1)])
+        raise RuntimeError("analysis exploded")
+
+
+FAKES = {e.name: e for e in (Tiny(), Centre(), Broken())}
+
+
+def install(monkeypatch, *names):
+    """Make `experiments` list exactly these fake experiments, in this order."""
+    monkeypatch.setattr(experiments, "MODULES", {n: f"fake_{n}" for n in names})
+    monkeypatch.setattr(experiments, "get", lambda name: FAKES[name])

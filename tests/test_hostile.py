@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from test_study import install
+from conftest import install
 from xorlab.engines import classic
 from xorlab.store import FILENAME, Store
 
@@ -203,10 +203,10 @@ STUDY_UNDER_A_SIZE_LIMIT = """
 import resource, sys
 sys.path.insert(0, {tests!r})
 import pytest
-import test_study
+import conftest
 from xorlab.cli import main
 
-test_study.install(pytest.MonkeyPatch(), "tiny", "centre")
+conftest.install(pytest.MonkeyPatch(), "tiny", "centre")
 resource.setrlimit(resource.RLIMIT_FSIZE, ({limit}, {limit}))  # no file may grow past this
 sys.exit(main(["study", "--seeds", "2", "--epochs", "1", "--engine", "classic", "--out", {out!r}]))
 """

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from test_study import FAKES, Tiny, install
+from conftest import FAKES, Tiny, install
 from xorlab import __version__, machine
 from xorlab.experiments.base import Findings, Scale
 from xorlab.report import write_report

@@ -13,75 +13,17 @@ import sys
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-from matplotlib.figure import Figure
 import pytest
 
-from xorlab import experiments
 from xorlab.config import RunConfig
 from xorlab.engines import classic
-from xorlab.experiments.base import Experiment, Findings, Scale
-from xorlab.stats import success_rows
+from xorlab.experiments.base import Findings, Scale
 from xorlab.store import FILENAME, Store
 from xorlab.study import run_study, train_command
 
+from conftest import FAKES, Tiny, install
+
 TESTS = Path(__file__).resolve().parent
-
-
-class Tiny(Experiment):
-    """Two activations x scale.seeds seeds, a table, a figure; numbers from the runs."""
-
-    name = "tiny"
-    title = "Experiment 1 (activation units)"
-    question = "Which activation works best? Why?"
-
-    def run(self, lab, scale):
-        cs = [RunConfig(activation=a, epochs=scale.budget(2), seed=s)
-              for a in ("sigmoid", "tanh") for s in scale.seed_list()]
-        results = lab.run(cs)
-        fig = Figure()
-        ax = fig.subplots()
-        for r in results:
-            ax.semilogy(r.test_loss)
-        return Findings(answer=f"Best final loss {min(r.final_test_loss for r in results):.4f}.",
-                        tables={"success": success_rows(results, ["activation"])},
-                        numbers={"test_loss": [r.test_loss.tolist() for r in results]},
-                        figures={"loss": fig})
-
-
-class Centre(Tiny):
-    name = "centre"
-    title = "Experiment 3 (input centering)"
-    question = "Did centering help?"
-
-    def run(self, lab, scale):
-        [r] = lab.run([RunConfig(activation="tanh", center=True, lr=0.1, epochs=scale.budget(2), seed=7)])
-        fig = Figure()
-        ax = fig.subplots()
-        ax.plot(r.accuracy)
-        return Findings(answer=f"Accuracy {r.final_accuracy:.2f}.", tables={"run": [r.summary()]},
-                        figures={"accuracy": fig, "loss": Figure()})
-
-
-class Broken(Experiment):
-    name = "broken"
-    title = "Experiment 2 (weight initialization)"
-    question = "Did the uniform init help?"
-
-    def run(self, lab, scale):
-        lab.run([RunConfig(seed=9, epochs=1)])
-        raise RuntimeError("analysis exploded")
-
-
-FAKES = {e.name: e for e in (Tiny(), Centre(), Broken())}
-
-
-def install(monkeypatch, *names):
-    """Make `experiments` list exactly these fake experiments, in this order."""
-    monkeypatch.setattr(experiments, "MODULES", {n: f"fake_{n}" for n in names})
-    monkeypatch.setattr(experiments, "get", lambda name: FAKES[name])
 
 
 @pytest.fixture
@@ -154,13 +96,13 @@ CHILD = """
 import sys, time
 sys.path.insert(0, {tests!r})
 import pytest
-import test_study
+import conftest
 from xorlab import store
 from xorlab.experiments.base import Scale
 from xorlab.study import run_study
 
 mp = pytest.MonkeyPatch()
-test_study.install(mp, "tiny")
+conftest.install(mp, "tiny")
 real, calls = store.run_many, []
 
 def hang_on_second_chunk(configs, **kw):
