@@ -39,12 +39,13 @@ LOSS_FLOOR = 1e-12  # a loss of exactly 0 cannot sit on a log axis
 
 
 def new_figure(ncols: int = 1, nrows: int = 1, width: float | None = None,
-               height: float | None = None) -> tuple[Figure, np.ndarray]:
-    """A figure on an Agg canvas and its axes (nrows, ncols), in the project style."""
+               height: float | None = None, **subplots) -> tuple[Figure, np.ndarray]:
+    """A figure on an Agg canvas and its axes (nrows, ncols), in the project style; every
+    experiment's figure starts here. `subplots`: e.g. sharex=True, passed to `fig.subplots`."""
     with matplotlib.rc_context(STYLE):
         fig = Figure(figsize=(width or PANEL * ncols + 0.6, height or PANEL * nrows), layout="constrained")
         FigureCanvasAgg(fig)
-        axes = fig.subplots(nrows, ncols, squeeze=False)
+        axes = fig.subplots(nrows, ncols, squeeze=False, **subplots)
     for ax in axes.flat:
         _style_axes(ax)
     return fig, axes

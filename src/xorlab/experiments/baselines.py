@@ -20,6 +20,7 @@ from sklearn.dummy import DummyClassifier
 from sklearn.linear_model import LinearRegression, LogisticRegression
 from sklearn.svm import SVC, LinearSVC
 
+from .. import plots
 from ..config import RunConfig
 from ..data import XorData, make_data
 from ..formatting import percent
@@ -192,8 +193,8 @@ def _shown_run(runs: list[RunResult]) -> int:
 
 def boundary_figure(comparison: Comparison) -> Figure:
     """Each model's predicted class over the input plane (shaded) with the test points."""
-    fig = Figure(figsize=(12, 7))
-    axes = fig.subplots(2, 4).ravel()
+    fig, axes = plots.new_figure(ncols=4, nrows=2, width=12, height=7)
+    axes = axes.ravel()
     _, _, grid = _plane()
     data, seeds = comparison.data, comparison.seeds
     x_test, y_test = test_points(data, 0)
@@ -210,14 +211,12 @@ def boundary_figure(comparison: Comparison) -> Figure:
         ax.set_visible(False)
     axes[0].legend(loc="upper right", fontsize=7)
     fig.suptitle("Predicted class over the input plane (orange: round(output) = 1) and the test points")
-    fig.tight_layout()
     return fig
 
 
 def curve_figure(rows: list[dict]) -> Figure:
     """Mean test accuracy vs training points (log x), min-max band over data sets."""
-    fig = Figure(figsize=(7, 4.5))
-    ax = fig.subplots()
+    fig, [[ax]] = plots.new_figure(width=7, height=4.5)
     for name in SKLEARN_MODELS:
         cell = [r for r in rows if r["model"] == name]
         size = [r["train_points"] for r in cell]
@@ -230,7 +229,6 @@ def curve_figure(rows: list[dict]) -> Figure:
     ax.set_ylabel("test accuracy (500 points)")
     ax.set_title("More data does not help a linear model learn XOR")
     ax.legend(fontsize=8, loc="lower right")
-    fig.tight_layout()
     return fig
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.figure import Figure
 
+from .. import plots
 from ..landscape import cyclic_order, loss, path_losses, permute_hidden
 from ..result import RunResult
 from . import baselines
@@ -55,8 +56,7 @@ def permutation_path(run: RunResult, x: np.ndarray, y: np.ndarray, steps: int = 
 
 
 def path_figure(path: dict, title: str) -> Figure:
-    fig = Figure(figsize=(6.5, 4))
-    ax = fig.subplots()
+    fig, [[ax]] = plots.new_figure(width=6.5, height=4)
     ax.plot(path["t"], path["loss"], color="#1f77b4")
     ax.scatter([0, 1], [path["loss_start"], path["loss_end"]], color="green", zorder=3,
                label="the solution and its permutation (same loss)")
@@ -68,7 +68,6 @@ def path_figure(path: dict, title: str) -> Figure:
     ax.set_ylabel("training loss (MSE, 5,000 points)")
     ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
-    fig.tight_layout()
     return fig
 
 

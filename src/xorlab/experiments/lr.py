@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 from matplotlib.figure import Figure  # not pyplot: no GUI backend, no global figure state
 
+from .. import plots
 from ..config import RunConfig
 from ..result import RunResult
 from ..stats import success_rows
@@ -231,8 +232,7 @@ def answer(points: list[dict], spans: list[dict], sweep: list[dict], epochs: int
 
 
 def phase_figure(points: list[dict], spans: list[dict]) -> Figure:
-    fig = Figure(figsize=(9, 4))
-    ax = fig.subplots()
+    fig, [[ax]] = plots.new_figure(width=9, height=4)
     for s in spans:
         ax.axvspan(s["edge_low"] or s["lr_from"], s["edge_high"] or s["lr_to"], color=COLOURS[s["class"]], alpha=0.15)
     finite = [p for p in points if math.isfinite(p["final_test_loss"])]
@@ -252,13 +252,11 @@ def phase_figure(points: list[dict], spans: list[dict]) -> Figure:
     ax.set_ylabel("final test loss (non-finite drawn at the top)")
     ax.set_title(f"Experiment 5: seed {TUTORIAL_SEED}, tanh, centred inputs ({len(points)} learning rates)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
     return fig
 
 
 def sweep_figure(sweep: list[dict], spans: list[dict]) -> Figure:
-    fig = Figure(figsize=(9, 6))
-    ax_rate, ax_share = fig.subplots(2, 1, sharex=True)
+    fig, [[ax_rate], [ax_share]] = plots.new_figure(nrows=2, width=9, height=6, sharex=True)
     lr = np.array([row["lr"] for row in sweep])
     rate = np.array([row["success_rate"] for row in sweep])
     ax_rate.fill_between(lr, [100 * row["ci_low"] for row in sweep], [100 * row["ci_high"] for row in sweep],
@@ -276,7 +274,6 @@ def sweep_figure(sweep: list[dict], spans: list[dict]) -> Figure:
     ax_share.set_xlabel("learning rate")
     ax_share.set_ylabel("share of seeds (%)")
     ax_share.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    fig.tight_layout()
     return fig
 
 

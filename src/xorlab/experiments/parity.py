@@ -28,6 +28,7 @@ import numpy as np
 from matplotlib.figure import Figure  # not pyplot: no GUI backend, no global figure state
 from matplotlib.patches import Rectangle
 
+from .. import plots
 from ..config import ConfigError, RunConfig
 from ..result import RunResult
 from ..stats import rate_row, wilson
@@ -276,6 +277,7 @@ def success_matrix(cells: list[dict], inputs: Sequence[int], top: int) -> np.nda
 
 def _panel(ax, cells: list[dict], rows: list[dict], inputs: Sequence[int], top: int, title: str):
     m = success_matrix(cells, inputs, top)
+    ax.grid(False)  # a heat map: the cells are the grid
     image = ax.imshow(m, vmin=0, vmax=1, cmap="viridis", origin="lower", aspect="auto",
                       extent=(0.5, top + 0.5, inputs[0] - 0.5, inputs[-1] + 0.5))
     for i, n in enumerate(inputs):
@@ -299,8 +301,7 @@ def _panel(ax, cells: list[dict], rows: list[dict], inputs: Sequence[int], top: 
 def search_figure(cells: list[dict], rows: list[dict], d: Design) -> Figure:
     """One panel per recipe: % of seeds at 100% test accuracy per (N, H) cell tried."""
     top = max(hidden_max(n) for n in d.inputs)
-    fig = Figure(figsize=(4.6 * len(d.recipes) + 1, 4), layout="constrained")
-    axes = np.atleast_1d(fig.subplots(1, len(d.recipes)))
+    fig, [axes] = plots.new_figure(ncols=len(d.recipes), width=4.6 * len(d.recipes) + 1, height=4)
     for ax, r in zip(axes, d.recipes):
         image = _panel(ax, [c for c in cells if c["recipe"] == r.name], [x for x in rows if x["recipe"] == r.name],
                        d.inputs, top, f"{r.name}: {r.describe()}")

@@ -15,6 +15,7 @@ import matplotlib
 import numpy as np
 from matplotlib.figure import Figure  # not pyplot: no GUI backend, no global figure state
 
+from .. import plots
 from ..config import LOG_EVERY, TRAIN_BATCHES, RunConfig
 from ..formatting import percent, rate_text
 from ..result import RunResult
@@ -196,8 +197,7 @@ def _epoch_axis(epochs: int) -> np.ndarray:
 
 
 def loss_figure(results: list[RunResult], plateaus: list[list[Plateau]], examples: list[int]) -> Figure:
-    fig = Figure(figsize=(15, 4.2))
-    ax_train, ax_test, ax_one = fig.subplots(1, 3)
+    fig, [[ax_train, ax_test, ax_one]] = plots.new_figure(ncols=3, width=15, height=4.2)
     epochs = np.arange(1, len(results[0].test_loss) + 1)
     for r in results:
         ax_test.plot(epochs, r.test_loss, color="0.8", lw=0.6)
@@ -217,7 +217,6 @@ def loss_figure(results: list[RunResult], plateaus: list[list[Plateau]], example
     ax_train.legend(fontsize=7)
     ax_test.legend(fontsize=7)
     fig.suptitle("Experiment 4: sigmoid loss curves (lr 0.01, default init, raw inputs)")
-    fig.tight_layout()
     return fig
 
 
@@ -237,8 +236,7 @@ def _detail(ax, r: RunResult, plateaus: list[Plateau]) -> None:
 
 
 def rules_figure(rows: list[dict]) -> Figure:
-    fig = Figure(figsize=(11, 3.8))
-    ax_false, ax_saved = fig.subplots(1, 2, sharey=True)
+    fig, [[ax_false, ax_saved]] = plots.new_figure(ncols=2, width=11, height=3.8, sharey=True)
     y = np.arange(len(rows))
     rate = np.array([row["false_stop_rate"] for row in rows])
     err = np.array([[row["false_stop_rate"] - row["ci_low"], row["ci_high"] - row["false_stop_rate"]] for row in rows]).T
@@ -250,7 +248,6 @@ def rules_figure(rows: list[dict]) -> Figure:
     ax_false.set_yticks(y, [row["rule"] for row in rows], fontsize=8)
     ax_false.invert_yaxis()
     fig.suptitle(f"Experiment 4: stopping rules on {rows[0]['runs']} sigmoid runs")
-    fig.tight_layout()
     return fig
 
 
