@@ -98,6 +98,7 @@ def test_a_damaged_row_is_trained_again_not_fatal(tmp_path, monkeypatch, run_cli
         keys = [k for (k,) in db.execute("SELECT key FROM runs ORDER BY key")]
         db.execute("UPDATE runs SET layout = 'not json' WHERE key = ?", (keys[0],))
         db.execute("UPDATE runs SET arrays = substr(arrays, 1, 10) WHERE key = ?", (keys[1],))
+    (tmp_path / "tiny" / "manifest.json").unlink()  # else the finished section is reused without reading runs
 
     trained = []
     real = classic.train_run
@@ -108,6 +109,7 @@ def test_a_damaged_row_is_trained_again_not_fatal(tmp_path, monkeypatch, run_cli
     assert again.out == first.out  # the same numbers as before the damage
     with Store(tmp_path / FILENAME) as store:
         assert len(store) == len(keys)
+    (tmp_path / "tiny" / "manifest.json").unlink()
     assert tiny_experiment(run_cli, tmp_path).code == 0 and len(trained) == 2  # now whole again
 
 
@@ -123,6 +125,7 @@ def test_a_store_with_damaged_pages_is_one_line_naming_it_and_what_to_do(command
     with open(path, "r+b") as f:  # everything after the header page: garbage
         f.seek(page)
         f.write(b"\xff" * (size - page))
+    (tmp_path / "tiny" / "manifest.json").unlink()  # else the finished section is reused without reading runs
     args = [command] + (["tiny"] if command == "experiment" else [])
     r = run_cli(*args, "--seeds", "2", "--epochs", "1", "--engine", "classic", "--out", tmp_path)
     assert r.code == 1  # found at the first read of its runs, before anything is trained
