@@ -183,12 +183,12 @@ def test_each_run_records_the_torch_build_and_cpu_capability(tmp_path):
 def test_a_store_from_before_those_columns_gains_them_and_keeps_its_runs(tmp_path):
     from xorlab import store as store_module
 
-    old_schema = "\n".join(line for line in store_module.SCHEMA.splitlines()
-                           if not line.lstrip().startswith(("torch_version", "cpu_capability")))
+    # schema 1: the runs table before the provenance columns (host, torch_version, cpu_capability)
+    old_schema = store_module.SCHEMA.split("    host TEXT")[0].rstrip().rstrip(",") + "\n);"
     [config] = configs([0])
     with sqlite3.connect(tmp_path / "runs.sqlite") as db:
         db.executescript(old_schema)
-        db.execute(f"PRAGMA user_version = {store_module.SCHEMA_VERSION}")
+        db.execute("PRAGMA user_version = 1")
         db.execute("INSERT INTO runs (key, config_key, config, seed, engine, engine_version, status, "
                    "final_test_loss, final_correct, final_accuracy, success, layout, arrays) "
                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
