@@ -6,6 +6,7 @@ import argparse
 import importlib
 import ipaddress
 import sys
+import threading
 import webbrowser
 
 from .options import UsageError, int_at_least
@@ -52,6 +53,13 @@ def is_loopback(host: str) -> bool:
         return False
 
 
+def warm_up() -> None:
+    from ..config import RunConfig
+    from ..engines import run_many
+
+    run_many([RunConfig(seed=0, epochs=1)])
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -67,6 +75,9 @@ def run(args: argparse.Namespace) -> int:
     # The default engine's module, loaded now rather than by the first job (a first
     # epoch sooner on screen).
     importlib.import_module(f"xorlab.engines.{resolve('auto')}")
+    # ...and its compiled kernels loaded (or, on a fresh install, compiled) in the
+    # background while the page loads: a one-epoch run whose result is dropped.
+    threading.Thread(target=warm_up, name="xorlab-warm-up", daemon=True).start()
     if not is_loopback(args.host):
         print(f"xorlab serve: warning: listening on {args.host}: anyone who can reach this machine "
               "can use the playground (and its CPU)", file=sys.stderr)
