@@ -39,10 +39,10 @@ class ClusterError(RuntimeError):
 def provenance() -> dict[str, str]:
     """Where this process trains: host, torch version, the CPU capability PyTorch's
     kernels dispatch to (e.g. 'AVX512', 'AVX2': their float rounding can differ)."""
-    import torch
+    from . import machine
 
-    return {"host": socket.gethostname(), "torch": torch.__version__,
-            "cpu_capability": torch.backends.cpu.get_cpu_capability()}
+    return {"host": socket.gethostname(), "torch": machine.torch_version(),
+            "cpu_capability": machine.cpu_capability()}
 
 
 def stamp(results: list[RunResult], where: dict[str, str]) -> list[RunResult]:
