@@ -1,11 +1,11 @@
-"""Time the one-run loop against the batched engines on the tutorial's config.
+"""Time the one-run loop against the fused and batched engines on the tutorial's config.
 
     .venv/bin/python benchmarks/engines.py            # the full table (several minutes)
     .venv/bin/python benchmarks/engines.py --quick    # a small smoke version
 
 Every measurement runs in its own fresh process, so each has its own peak memory
-(ru_maxrss) and the compiled engine's first call is really cold: inductor's on-disk
-cache is pointed at a new empty folder for the cold run and reused for the warm one.
+(ru_maxrss) and the fused engine's first call is really cold: numba's on-disk cache is
+pointed at a new empty folder for it.
 Times include making each run's data (the tutorial's exact stream) and initial weights.
 """
 
@@ -67,7 +67,6 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=None,
                         help="batch sizes R to time (default: 1 100 1000 10000)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default: 100)")
-    parser.add_argument("--no-compiled", action="store_true", help="skip the compiled engine (default: off)")
     parser.add_argument("--engines", nargs="+", default=["fused", "batched"],
                         help="engines timed at every size (default: fused batched)")
     parser.add_argument("--loop-epochs", type=int, default=None,
@@ -97,14 +96,6 @@ def main() -> int:
                 per_run = m["seconds"] / r * (100 / epochs)
                 floor = FLOOR_S_PER_RUN_PER_CORE / min(os.cpu_count() or 1, r)
                 print(f"{'  distance to floor':<22}{r:>7}{per_run / floor:>13.0f}x  (floor {floor * 1e3:.2f} ms per run)")
-    if not args.no_compiled:
-        with tempfile.TemporaryDirectory() as cache:
-            env = {"TORCHINDUCTOR_CACHE_DIR": cache}
-            cold = measure("compiled", sizes[0], 1, env=env)
-            print(f"{'compiled: first call':<22}{sizes[0]:>7}  cold compile + 1 epoch: {cold['seconds']:.1f} s")
-            for r in sizes:
-                print(row("compiled (warm cache)", r, epochs, measure("compiled", r, epochs, env=env), base_per_run),
-                      flush=True)
     n = sizes[-1]
     data = measure("fused", n, epochs, what="data")
     print(f"making the tutorial's data for {n} seeds: {data['seconds']:.2f} s "

@@ -55,8 +55,7 @@ def add_parser(sub) -> None:
     p.add_argument("--dtype", choices=DTYPES, default="float32", help="precision (default: float32)")
     p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="classic: the one-run loop; fused: whole runs in one compiled loop; batched: "
-                   "many runs as PyTorch tensors; compiled: batched through torch.compile; "
-                   "auto: fused (default: auto)")
+                   "many runs as PyTorch tensors; auto: fused (default: auto)")
     p.add_argument("--out", metavar="FILE", type=out_path, default=None, help="write JSON Lines to FILE (default: stdout)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table (default: off)")
     add_cluster_options(p)

@@ -19,7 +19,6 @@ runs share its batch (tested bit for bit; see `padded`, `Mixed`, `sgd_step`).
 
 from __future__ import annotations
 
-import functools
 from collections import defaultdict
 from typing import Callable, NamedTuple, Sequence
 
@@ -229,14 +228,11 @@ class History(NamedTuple):
     params: Params
 
 
-def train_batch(configs: Sequence[RunConfig], on_epoch: Callable[[int, History], None] | None = None,
-                compiled: bool = False) -> History:
+def train_batch(configs: Sequence[RunConfig], on_epoch: Callable[[int, History], None] | None = None) -> History:
     """Train runs that share epochs and dtype as one batch, padded to the widest network.
 
     on_epoch(epochs_done, history so far): the history's arrays are filled up to that
     epoch and its params are the current ones (views: copy what you keep).
-    compiled: run the step and the evaluation through torch.compile (fused C++
-    kernels; a one-off compile per activation and precision, cached on disk).
     """
     first = configs[0]
     if any(_group_key(c) != _group_key(first) for c in configs):
@@ -249,30 +245,19 @@ def train_batch(configs: Sequence[RunConfig], on_epoch: Callable[[int, History],
     lr = torch.tensor([c.lr for c in configs], dtype=dtype)  # (R,)
     r, epochs, act = len(configs), first.epochs, batch_activation(configs)
     hmask = hidden_mask(configs, dtype)
-    step, test = _kernels(compiled)
     train_loss = torch.empty((epochs, len(LOGGED_BATCHES), r), dtype=dtype)
     test_loss = torch.empty((epochs, r), dtype=dtype)
     test_correct = torch.empty((epochs, r), dtype=torch.int64)
     with torch.no_grad():
         for epoch in range(epochs):
             for i in range(TRAIN_BATCHES):
-                loss, params = step(params, data.train_x[i], data.train_y[i], lr, act, hmask)
+                loss, params = sgd_step(params, data.train_x[i], data.train_y[i], lr, act, hmask)
                 if i % LOG_EVERY == 0:
                     train_loss[epoch, i // LOG_EVERY] = loss
-            test_loss[epoch], test_correct[epoch] = test(params, data.test_x, data.test_y, act)
+            test_loss[epoch], test_correct[epoch] = evaluate(params, data.test_x, data.test_y, act)
             if on_epoch is not None:
                 on_epoch(epoch + 1, History(train_loss, test_loss, test_correct, params))
     return History(train_loss, test_loss, test_correct, params)
-
-
-@functools.lru_cache(maxsize=None)
-def _kernels(compiled: bool):
-    """The step and evaluation functions, compiled once per process if asked."""
-    step, test = sgd_step, evaluate
-    if compiled:
-        # dynamic: one compiled kernel serves every batch size and network shape.
-        step, test = torch.compile(step, dynamic=True), torch.compile(test, dynamic=True)
-    return step, test
 
 
 def padded(configs: Sequence[RunConfig]) -> list[RunConfig]:
@@ -405,7 +390,7 @@ def _epoch_callback(configs: Sequence[RunConfig], part: list[int], on_progress, 
 
 
 def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[float], None] | None = None,
-               compiled: bool = False, on_epoch: Callable[[EpochSnapshot], None] | None = None) -> list[RunResult]:
+               on_epoch: Callable[[EpochSnapshot], None] | None = None) -> list[RunResult]:
     """Train every config; results in the order given.
 
     Runs with the same epochs and dtype are batched together, different network
@@ -424,8 +409,7 @@ def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[float], None
             for lo in range(0, len(members), size):
                 part = members[lo : lo + size]
                 batch = [configs[i] for i in part]
-                history = train_batch(padded(batch), on_epoch=_epoch_callback(configs, part, on_progress, on_epoch),
-                                      compiled=compiled)
-                for i, res in zip(part, unstack(batch, history, "compiled" if compiled else "batched")):
+                history = train_batch(padded(batch), on_epoch=_epoch_callback(configs, part, on_progress, on_epoch))
+                for i, res in zip(part, unstack(batch, history, "batched")):
                     results[i] = res
     return results  # type: ignore[return-value]
