@@ -1,6 +1,8 @@
 import json
+import socket
 
 import pytest
+import torch
 
 from xorlab.sweep import Grid, parse_seeds
 
@@ -38,6 +40,8 @@ def test_sweep_writes_one_json_line_per_run_with_the_promised_fields(tmp_path, r
     assert {(rec["activation"], rec["center"], rec["seed"]) for rec in records} == {
         (a, c, s) for a in ("sigmoid", "tanh") for c in (False, True) for s in (2, 3, 4)}
     assert all(len(rec["test_loss"]) == len(rec["accuracy"]) == 1 for rec in records)
+    where = {(rec["host"], rec["torch"], rec["cpu_capability"]) for rec in records}
+    assert where == {(socket.gethostname(), torch.__version__, torch.backends.cpu.get_cpu_capability())}
     assert "Success rate per cell" in r.err
     assert "centred" in r.err and "centered" not in r.err  # one spelling in what is printed
 

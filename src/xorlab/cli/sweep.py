@@ -86,6 +86,13 @@ def summary_table(results, grid: Grid) -> Table:
     return table
 
 
+def line(r) -> dict:
+    """A run's JSON line: its summary, and where it was trained (host, torch version,
+    CPU capability: float32 rounding differs by vector unit, so a reader comparing
+    numbers across files needs to know)."""
+    return {**r.summary(), **r.extras.get("provenance", {})}
+
+
 def write_lines(out, name: str | None, lines: list[str]) -> None:
     """Each finished chunk is on disk before the next starts; a write error names the file."""
     try:
@@ -115,7 +122,7 @@ def run(args: argparse.Namespace) -> int:
     advance(0)  # a bar's first count is of runs already stored: none here, all are trained
     try:
         for chunk in run_chunks(configs, args.engine, advance, executor, pieces):
-            write_lines(out, args.out, [json.dumps(r.summary(), allow_nan=False) for r in chunk])
+            write_lines(out, args.out, [json.dumps(line(r), allow_nan=False) for r in chunk])
             results.extend(chunk)
     except KeyboardInterrupt:
         err.print(f"interrupted: {len(results)} of {len(configs)} runs written")
