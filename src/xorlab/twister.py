@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
-from numba.cpython.unsafe.numbers import trailing_zeros
+from numba.cpython.unsafe.numbers import trailing_zeros  # LLVM's cttz; numba's own (internal) intrinsic
 
 N = 624
 M = 397
@@ -77,8 +77,8 @@ def seeded_state(key: np.ndarray, mt: np.ndarray) -> None:
 @numba.njit(cache=True)
 def twist(mt: np.ndarray) -> None:
     """The next 624 words of state, in place (three loops, as in CPython: no modulo).
-    mt is uint32: the values are the same as in int64, but the vector loops hold twice
-    as many words."""
+    mt is uint32: numba computes in 64-bit integers, the same values, and only loads
+    and stores 32-bit words."""
     for kk in range(N - M):
         y = (mt[kk] & 0x80000000) | (mt[kk + 1] & 0x7FFFFFFF)
         mt[kk] = mt[kk + M] ^ (y >> 1) ^ ((y & 1) * 0x9908B0DF)
@@ -91,8 +91,9 @@ def twist(mt: np.ndarray) -> None:
 
 @numba.njit(cache=True)
 def refill(mt: np.ndarray, out: np.ndarray, accept: np.ndarray) -> None:
-    """Twist, then temper all 624 new words into out (uint32); accept (CHUNKS,) uint64
-    gets a bit per word, set where the word's top bit is clear (randint keeps it)."""
+    """Twist, then temper all 624 new words into out (N,) uint32; accept (CHUNKS,)
+    uint64 gets a bit per word, set where the word's top bit is clear (randint keeps
+    it); the last chunk's bits past word N stay clear."""
     twist(mt)
     for i in range(N):
         y = mt[i]
@@ -101,21 +102,20 @@ def refill(mt: np.ndarray, out: np.ndarray, accept: np.ndarray) -> None:
         y ^= (y << 15) & 0xEFC60000
         y ^= y >> 18
         out[i] = y
-    for c in range(CHUNKS):  # 64 words a chunk: out's tail past N is padding, top bit set
+    for c in range(CHUNKS):
         bits = np.uint64(0)
-        for j in range(64):
+        for j in range(min(64, N - 64 * c)):
             bits |= np.uint64((out[64 * c + j] >> 31) ^ 1) << np.uint64(j)
         accept[c] = bits
 
 
 @numba.njit(cache=True)
 def new_state(key: np.ndarray):
-    """The generator right after random.seed: (state, words buffer, accept bits), with
-    the buffer marked used up."""
+    """The generator right after random.seed: (state, words buffer, accept bits). The
+    buffer holds no words yet: callers start drawing at position N, which refills it."""
     seeded = np.empty(N, dtype=np.int64)
     seeded_state(key, seeded)
-    buf = np.full(64 * CHUNKS, 0xFFFFFFFF, dtype=np.uint32)  # words N.. are never drawn
-    return seeded.astype(np.uint32), buf, np.empty(CHUNKS, dtype=np.uint64)
+    return seeded.astype(np.uint32), np.empty(N, dtype=np.uint32), np.empty(CHUNKS, dtype=np.uint64)
 
 
 @numba.njit(cache=True)

@@ -32,8 +32,9 @@ def add_parser(sub) -> None:
 
 def command_line(args: argparse.Namespace) -> str:
     """The full command, every option explicit, as the report states it. --scheduler and
-    --task-runs are left out on purpose: where the runs train does not change their
-    numbers (tested), and a cluster's address means nothing to a reader."""
+    --task-runs are left out on purpose: on the same kind of CPU, where the runs train
+    does not change their numbers (tested with loopback workers; every stored run
+    records where it ran), and a cluster's address means nothing to a reader."""
     scale = scale_from_args(args)
     parts = ["xorlab", "study", "--out", args.out, "--seeds", str(scale.seeds), "--engine", args.engine]
     if args.quick:

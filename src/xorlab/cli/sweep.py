@@ -34,7 +34,7 @@ def add_parser(sub) -> None:
         "sweep",
         help="train a grid of settings over many seeds; JSON Lines out",
         description="Train every combination of the given settings for every seed (the "
-        "batched engine trains thousands at once) and write one JSON object per run. "
+        "fused engine trains thousands at once) and write one JSON object per run. "
         "Each run can be replayed with 'xorlab train --seed S' and the same settings.",
         epilog="examples:\n  xorlab sweep --activation sigmoid tanh relu --seeds 1000 --out runs.jsonl\n"
         "  xorlab sweep --activation tanh --center centred --lr 0.01 0.1 1 --seeds 100:200\n"
@@ -88,9 +88,10 @@ def summary_table(results, grid: Grid) -> Table:
 
 def line(r) -> dict:
     """A run's JSON line: its summary, and where it was trained (host, torch version,
-    CPU capability: float32 rounding differs by vector unit, so a reader comparing
-    numbers across files needs to know)."""
-    return {**r.summary(), **r.extras.get("provenance", {})}
+    PyTorch's CPU capability): float rounding can differ from one kind of CPU to
+    another, so a reader comparing numbers across files needs to know. Every executor
+    stamps this on its results."""
+    return {**r.summary(), **r.extras["provenance"]}
 
 
 def write_lines(out, name: str | None, lines: list[str]) -> None:
