@@ -74,11 +74,7 @@ def train_run(config: RunConfig, on_epoch: EpochCallback | None = None, data: Xo
     train_x, train_y = (torch.as_tensor(a[0], dtype=dtype) for a in (data.train_x, data.train_y))
     test_x, test_y = (torch.as_tensor(a[0], dtype=dtype) for a in (data.test_x, data.test_y))
     model = build_model(config)
-    # foreach: on CPU, torch._foreach_add_ falls back to the same p.add_(grad, alpha=-lr)
-    # per parameter, so the numbers are the same by construction (and tested: the live
-    # tutorial logs, and the agreement fixtures, partly made before this), with a third
-    # less Python around each step.
-    optimizer = optim.SGD(model.parameters(), lr=config.lr, foreach=True)
+    optimizer = optim.SGD(model.parameters(), lr=config.lr)
     train_loss = np.empty((config.epochs, len(LOGGED_BATCHES)))
     test_loss = np.empty(config.epochs)
     test_correct = np.empty(config.epochs, dtype=np.int64)
