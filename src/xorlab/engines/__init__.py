@@ -20,6 +20,7 @@ import numpy as np
 from ..config import RunConfig
 from ..result import RunResult
 from . import classic
+from .plan import check_knobs as plan_check_knobs
 
 ENGINES = ("auto", "fused", "classic", "batched")
 
@@ -65,6 +66,8 @@ def run_many(configs: Sequence[RunConfig], engine: str = "auto",
     only live views ask for it.
     """
     name = resolve(engine)
+    for config in configs:  # the planner's rule, also for callers that did not plan
+        plan_check_knobs(config, name)
     if name == "fused":
         from . import fused
 

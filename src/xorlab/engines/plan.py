@@ -104,6 +104,18 @@ def check_width(c: RunConfig) -> None:
                                  f"(at most {MAX_FUSED_WEIGHTS:,} weights per run); use --engine classic")
 
 
+def check_knobs(c: RunConfig, engine: str) -> None:
+    """Refuse, for the fast engines (`fused`, `batched`), a knob beyond the tutorial's
+    recipe (config.KNOB_DEFAULTS): their hand-written kernels train plain SGD on batches
+    of 10, noise 0.1, one hidden layer, and would train any other setting wrongly."""
+    knobs = c.knobs()
+    if engine != "classic" and knobs:
+        field, value = next(iter(knobs.items()))
+        raise ConfigError(field, f"{field}={value!r} is trained by the classic engine only; "
+                                 f"use --engine classic (the {engine} engine trains only the tutorial's "
+                                 "optimizer, batch size, noise, weight decay and depth)")
+
+
 def check_fits(c: RunConfig, runs: int = 1, lanes: int = LANES) -> None:
     """Refuse, before anything is allocated, a run (or `runs` of it, in one block) that
     cannot fit in the memory available now; name the setting that makes it big."""
@@ -128,10 +140,13 @@ def plan(configs: Sequence[RunConfig], budget: int = DEFAULT_BUDGET, max_runs: i
     within each; a piece grows block by block while it stays within `budget` bytes
     and `max_runs` runs (a piece always takes at least one block). Raises ConfigError
     if a single block cannot fit in the memory available, or (engine "fused") a
-    network is too wide for it.
+    network is too wide for it, or (engines other than "classic") a config sets a knob
+    those engines do not train (`check_knobs`).
     """
     if max_runs < 1:
         raise ValueError("max_runs must be at least 1")
+    for c in configs:
+        check_knobs(c, engine)
     order = sorted(range(len(configs)), key=lambda i: (group_key(configs[i]), block_key(configs[i])))
     pieces: list[list[int]] = []
     piece: list[int] = []
