@@ -38,6 +38,26 @@ def wilson(k: int, n: int, confidence: float = 0.95) -> Rate:
     return Rate(int(k), int(n), float(ci.low), float(ci.high))
 
 
+@dataclass(frozen=True)
+class Difference:
+    """p1 - p2 for two independent rates, with a 95% interval."""
+
+    d: float
+    low: float
+    high: float
+
+
+def newcombe(k1: int, n1: int, k2: int, n2: int, confidence: float = 0.95) -> Difference:
+    """The difference of two independent proportions with Newcombe's hybrid score interval
+    (Newcombe 1998, method 10): the two Wilson intervals combined. Like Wilson's, it stays
+    inside [-1, 1] and behaves at 0% and 100%, where the normal (Wald) interval does not."""
+    a, b = wilson(k1, n1, confidence), wilson(k2, n2, confidence)
+    d = a.p - b.p
+    low = d - ((a.p - a.low) ** 2 + (b.high - b.p) ** 2) ** 0.5
+    high = d + ((a.high - a.p) ** 2 + (b.p - b.low) ** 2) ** 0.5
+    return Difference(d, low, high)
+
+
 def rate_row(k: int, n: int, count: str = "successes", rate: str = "success_rate") -> dict:
     """The columns every rate table shares, in this order: runs, the count, the rate and
     its Wilson 95% interval (`ci_low`, `ci_high`; the report shows them as one column)."""

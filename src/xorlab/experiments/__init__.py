@@ -17,6 +17,7 @@ MODULES = {
     "parity": "parity",
     "baselines": "baselines",
     "conclusion": "conclusion",
+    "rescue": "rescue",  # beyond the tutorial
 }
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import ACTIVATIONS, RunConfig
-from . import baselines, budget, lr, parity, termination
+from . import baselines, budget, lr, parity, rescue, termination
 from .base import Scale, grid
 
 LR_BOUNDARIES = 4  # class boundaries of seed 42 (too slow | learns | stuck | unstable | diverges)
@@ -70,6 +70,7 @@ def experiment_configs(scale: Scale) -> dict[str, list[RunConfig]]:
         "parity": parity_configs(scale),
         "baselines": nets,
         "conclusion": nets,
+        "rescue": rescue.tuning_configs(scale) + rescue.configs(scale),
     }
 
 
