@@ -224,7 +224,9 @@ def test_parity_design_default_large_and_quick():
     assert quick.inputs == (2, 3) and quick.seeds == quick.screen == 20
     assert quick.recipes[0].epochs == 20 and quick.recipes[1].epochs == 20 * budget.PARITY_SOLVE_EPOCHS // 100
     plan = d.plan()
-    assert plan["cells_at_most"] == 2 * sum(2 * n - 1 for n in d.inputs)
+    assert d.depths == (1, 2) and [(r.name, r.layers) for r in d.searched()] == [
+        ("tutorial", 1), ("tutorial", 2), ("solving", 1), ("solving", 2)]
+    assert plan["cells_at_most"] == 2 * 2 * sum(2 * n - 1 for n in d.inputs)
     assert plan["runs_at_most"] == 100 * plan["cells_at_most"] and plan["screen_units"] < plan["units_at_most"]
 
 
@@ -282,12 +284,25 @@ def test_search_screens_each_size_and_stops_at_the_first_that_passes():
 
 def test_search_that_finds_nothing_names_its_range_and_best_cell():
     lab = FakeLab(lambda c: c.seed < c.hidden)  # rate grows with H, never reaches 90% of 50
-    d = parity.Design((2,), parity.recipes(Scale(epochs=1)), seeds=50, screen=20)
+    d = parity.Design((2,), parity.recipes(Scale(epochs=1)), seeds=50, screen=20, depths=(1,))
     [tutorial, _] = parity.search(lab, d)
     assert [c["hidden"] for c in tutorial.cells] == [2, 3, 4] and tutorial.found is None
     row = parity.minimal_row(tutorial)
     assert row["min_hidden"] is None and row["seeds"] == 20 and row["success_rate"] == pytest.approx(4 / 20)
     assert "none up to H = 4" in parity.cell_text(row, 4)
+
+
+def test_depth_compares_units_in_all_at_the_smallest_passing_sizes():
+    # One layer passes from H = N + 1, two layers from H = 2 (units in all: 2 x 2 = 4).
+    lab = FakeLab(lambda c: c.hidden >= (c.inputs + 1 if c.layers == 1 else 2))
+    d = parity.Design((2, 3, 4), parity.recipes(Scale(epochs=1)), seeds=20, screen=20)
+    rows = [parity.minimal_row(s) for s in parity.search(lab, d)]
+    depth = [r for r in parity.depth_rows(rows, d) if r["recipe"] == "solving"]
+    assert [(r["inputs"], r["one_layer_units"], r["two_layer_units"], r["fewer_with_two_layers"]) for r in depth] == [
+        (2, 3, 4, False), (3, 4, 4, False), (4, 5, 4, True)]
+    text = parity.depth_text(parity.depth_rows(rows, d))
+    assert "the solving recipe with two hidden layers needs fewer units in all for N = 4" in text
+    assert {r["layers"] for r in rows} == {1, 2} and len(rows) == 2 * 2 * 3
 
 
 def test_parity_ruled_out_is_the_wilson_upper_bound():
@@ -300,11 +315,12 @@ def test_parity_experiment_tiny(lab, tmp_path):
     scale = Scale(seeds=3, epochs=1)
     findings = exp.run(lab, scale)
     rows = findings.tables["minimal_hidden"]
-    assert [(r["recipe"], r["inputs"]) for r in rows] == [("tutorial", 2), ("tutorial", 3), ("solving", 2), ("solving", 3)]
+    assert [(r["recipe"], r["layers"], r["inputs"]) for r in rows] == [
+        (name, layers, n) for name in ("tutorial", "solving") for layers in (1, 2) for n in (2, 3)]
     for r in rows:  # every cell is honest: its numbers are those of its runs
         if r["min_hidden"] is not None:
-            same = [x for x in lab.results if (x.config.inputs, x.config.hidden, x.config.center)
-                    == (r["inputs"], r["min_hidden"], r["center"]) and x.config.seed < r["seeds"]]
+            same = [x for x in lab.results if (x.config.inputs, x.config.hidden, x.config.center, x.config.layers)
+                    == (r["inputs"], r["min_hidden"], r["center"], r["layers"]) and x.config.seed < r["seeds"]]
             assert r["success_rate"] >= 0.9 and sum(x.success for x in same) >= 0.9 * r["seeds"]
     for c in findings.tables["search"]:
         assert 2 <= c["hidden"] <= 2 * c["inputs"] and c["runs"] == 3

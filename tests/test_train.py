@@ -149,3 +149,13 @@ def test_the_fast_engines_refuse_a_knob_and_name_it(changes, engine):
         plan.plan([c], engine=resolve(engine))
     assert plan.plan([c], engine="classic") == [[0]]
     assert run_many([c], engine="classic")[0].config == c
+
+
+@pytest.mark.parametrize("layers", [1, 2, 3])
+def test_a_nets_state_dict_names_each_parameter_once(layers):
+    from xorlab.model import XorNet, layer_shapes
+
+    net = XorNet(3, 4, "tanh", layers)
+    names = [f"{n}.{p}" for n, _, _ in layer_shapes(3, 4, layers) for p in ("weight", "bias")]
+    assert list(net.state_dict()) == names
+    net.load_state_dict(XorNet(3, 4, "tanh", layers).state_dict())  # strict: no missing or extra keys

@@ -33,14 +33,16 @@ class XorNet(nn.Module):
         # Built in order, so each layer draws its initial weights as a user's script would.
         for name, fan_in, fan_out in layer_shapes(inputs, hidden, layers):
             setattr(self, name, nn.Linear(fan_in, fan_out))
-        self.hidden_layers = [getattr(self, f"dense{i + 1}") for i in range(layers)]
-        self.output = getattr(self, f"dense{layers + 1}")
+        # Names, not modules: a module held under a second attribute would be registered
+        # twice, and the state dict would gain `output.weight` beside `dense2.weight`.
+        self.layer_names = [name for name, _, _ in layer_shapes(inputs, hidden, layers)]
         self.activation = ACTIVATION_FNS[activation]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, N) -> (B,)
-        for layer in self.hidden_layers:
+        *hidden, output = (getattr(self, name) for name in self.layer_names)
+        for layer in hidden:
             x = self.activation(layer(x))  # (B, H)
-        return torch.squeeze(self.output(x))
+        return torch.squeeze(output(x))
 
 
 def uniform_init_(model: XorNet) -> None:

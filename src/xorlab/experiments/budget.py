@@ -59,6 +59,9 @@ PARITY_TARGET = 0.9  # "reaches 100% test accuracy in >= 90% of seeds"
 # function of one projection w.x, and parity is not linearly separable.
 PARITY_HIDDEN_START = 2
 PARITY_HIDDEN_FACTOR = 2
+# Depths searched: one hidden layer of H units (the tutorial's net) and two, to ask
+# whether depth makes parity cheaper in units in all (2 x H against H).
+PARITY_DEPTHS = (1, 2)
 
 # The recipe that solves parity, found by trial (10 seeds, 100 epochs, H = N and 2N for
 # N = 2, 4, 6): tanh with centred -1/+1 inputs (Experiments 1 and 3) and U(-1, 1) weights

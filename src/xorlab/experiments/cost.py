@@ -34,7 +34,7 @@ class Cost:
 
 
 def units(configs) -> float:
-    return sum(c.inputs * c.hidden / 4 * c.epochs / 100 for c in configs)
+    return parity.cost_units(list(configs))
 
 
 def lr_configs(scale: Scale) -> list[RunConfig]:
@@ -50,7 +50,7 @@ def lr_configs(scale: Scale) -> list[RunConfig]:
 def parity_configs(scale: Scale) -> list[RunConfig]:
     d = parity.design(scale)
     configs = []
-    for r in d.recipes:
+    for r in d.searched():
         for n in d.inputs:
             top = parity.hidden_max(n)
             configs += [r.config(n, h, s) for h in range(budget.PARITY_HIDDEN_START, top + 1) for s in range(d.screen)]

@@ -21,7 +21,7 @@ lab, so the engine trains each round as one batch. All sizes are in `budget`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Sequence
 
 import numpy as np
@@ -37,7 +37,7 @@ from .base import Experiment, Findings, Lab, Scale
 
 MAX_INPUTS = budget.PARITY_MAX_INPUTS
 MAX_INPUTS_LIMIT = budget.PARITY_MAX_INPUTS_LIMIT
-CSV_COLUMNS = ["inputs", "recipe", "activation", "epochs", "lr", "center", "min_hidden", "seeds",
+CSV_COLUMNS = ["inputs", "recipe", "layers", "activation", "epochs", "lr", "center", "min_hidden", "seeds",
                "success_rate", "ci_low", "ci_high"]
 
 
@@ -51,15 +51,17 @@ class Recipe:
     init: str
     lr: float
     epochs: int
+    layers: int = 1  # hidden layers of H units each
 
     def config(self, inputs: int, hidden: int, seed: int) -> RunConfig:
         return RunConfig(inputs=inputs, hidden=hidden, activation=self.activation, center=self.center,
-                         init=self.init, lr=self.lr, epochs=self.epochs, seed=seed)
+                         init=self.init, lr=self.lr, epochs=self.epochs, layers=self.layers, seed=seed)
 
     def describe(self) -> str:
         inputs = "centred -1/+1 inputs" if self.center else "raw 0/1 inputs"
         init = "U(-1, 1) init" if self.init == "uniform" else "PyTorch's default init"
-        return (f"{self.activation}, {inputs}, {init}, lr {self.lr:g}, "
+        depth = "" if self.layers == 1 else f", {self.layers} hidden layers of H units"
+        return (f"{self.activation}{depth}, {inputs}, {init}, lr {self.lr:g}, "
                 f"{self.epochs} epoch{'' if self.epochs == 1 else 's'}")
 
 
@@ -93,8 +95,9 @@ def hidden_max(inputs: int) -> int:
 
 
 def cost_units(configs: Sequence[RunConfig]) -> float:
-    """Cost in 100-epoch 2-2-1 runs (`budget`'s unit): N * H / 4 * epochs / 100 each."""
-    return sum(c.inputs * c.hidden / 4 * c.epochs / 100 for c in configs)
+    """Cost in 100-epoch 2-2-1 runs (`budget`'s unit): the weights a step touches,
+    N * H plus H * H per extra hidden layer, over the 2-2-1 net's 4, times epochs / 100."""
+    return sum(c.hidden * (c.inputs + (c.layers - 1) * c.hidden) / 4 * c.epochs / 100 for c in configs)
 
 
 @dataclass(frozen=True)
@@ -105,10 +108,15 @@ class Design:
     recipes: tuple[Recipe, ...]
     seeds: int  # every seed of a cell that may pass
     screen: int  # the seeds a cell is screened on first
+    depths: tuple[int, ...] = budget.PARITY_DEPTHS
+
+    def searched(self) -> list[Recipe]:
+        """Every recipe at every depth: one search per (recipe, depth, N)."""
+        return [replace(r, layers=layers) for r in self.recipes for layers in self.depths]
 
     def plan(self) -> dict:
         """The most the search can run: every H screened, and every H given all seeds."""
-        cells = [(r, n, h) for r in self.recipes for n in self.inputs
+        cells = [(r, n, h) for r in self.searched() for n in self.inputs
                  for h in range(budget.PARITY_HIDDEN_START, hidden_max(n) + 1)]
         screens = [r.config(n, h, s) for r, n, h in cells for s in range(self.screen)]
         full = [r.config(n, h, s) for r, n, h in cells for s in range(self.seeds)]
@@ -144,7 +152,7 @@ def ruled_out(successes: int, runs: int, target: float = budget.PARITY_TARGET) -
 
 @dataclass
 class Search:
-    """One (recipe, N) search, upward in H; `cells` records every cell tried."""
+    """One (recipe, depth, N) search, upward in H; `cells` records every cell tried."""
 
     recipe: Recipe
     inputs: int
@@ -164,7 +172,8 @@ class Search:
     def record(self, results: list[RunResult], d: Design) -> None:
         """Take a cell's results and decide the next step."""
         k, n = sum(r.success for r in results), len(results)
-        self.cells.append({"recipe": self.recipe.name, "inputs": self.inputs, "hidden": self.hidden,
+        self.cells.append({"recipe": self.recipe.name, "layers": self.recipe.layers, "inputs": self.inputs,
+                           "hidden": self.hidden,
                            "stage": self.stage, **rate_row(k, n),
                            "diverged": sum(r.diverged for r in results)})
         if self.stage == "screen" and not ruled_out(k, n) and d.seeds > n:
@@ -177,8 +186,8 @@ class Search:
 
 
 def search(lab: Lab, d: Design) -> list[Search]:
-    """Every (recipe, N) search to its end, one lab call per round."""
-    searches = [Search(r, n) for r in d.recipes for n in d.inputs]
+    """Every (recipe, depth, N) search to its end, one lab call per round."""
+    searches = [Search(r, n) for r in d.searched() for n in d.inputs]
     while open_ := [s for s in searches if not s.done]:
         batches = [s.configs(d) for s in open_]
         results = lab.run([c for b in batches for c in b])
@@ -199,7 +208,7 @@ def minimal_row(s: Search) -> dict:
     else:
         most = max(c["runs"] for c in s.cells)
         cell = max((c for c in s.cells if c["runs"] == most), key=lambda c: (c["success_rate"], c["hidden"]))
-    return {"inputs": s.inputs, "recipe": s.recipe.name, "activation": s.recipe.activation,
+    return {"inputs": s.inputs, "recipe": s.recipe.name, "layers": s.recipe.layers, "activation": s.recipe.activation,
             "epochs": s.recipe.epochs, "lr": s.recipe.lr, "center": s.recipe.center,
             "min_hidden": s.found, "seeds": cell["runs"], "success_rate": cell["success_rate"],
             "ci_low": cell["ci_low"], "ci_high": cell["ci_high"]}
@@ -213,7 +222,8 @@ def answer_rows(rows: list[dict], d: Design) -> list[dict]:
                "N (Wilamowski et al. 2003)": threshold_hidden(n)}
         for r in rows:
             if r["inputs"] == n:
-                row[f"{r['recipe']} recipe"] = cell_text(r, hidden_max(n))
+                depth = "" if r["layers"] == 1 else f", {r['layers']} layers"
+                row[f"{r['recipe']} recipe{depth}"] = cell_text(r, hidden_max(n))
         out.append(row)
     return out
 
@@ -248,8 +258,36 @@ def headline(by: dict[str, list[dict]], d: Design) -> str:
             + "; ".join(f"the {r.name} recipe {sizes(by[r.name])}" for r in recipes) + ".")
 
 
+def depth_rows(rows: list[dict], d: Design) -> list[dict]:
+    """Per recipe and N: units in all at the smallest passing size, one hidden layer (H)
+    against two (2 x H); `fewer_with_two_layers` is None where a depth found no size."""
+    out = []
+    for r in d.recipes:
+        for n in d.inputs:
+            found = {x["layers"]: x["min_hidden"] for x in rows if (x["recipe"], x["inputs"]) == (r.name, n)}
+            one, two = (None if found.get(k) is None else k * found[k] for k in (1, 2))
+            out.append({"recipe": r.name, "inputs": n, "one_layer_units": one, "two_layer_units": two,
+                        "fewer_with_two_layers": None if None in (one, two) else two < one})
+    return out
+
+
+def depth_text(rows: list[dict]) -> str:
+    """Where a second hidden layer needs fewer units in all than one, per recipe."""
+    parts = []
+    for name in dict.fromkeys(r["recipe"] for r in rows):
+        pairs = [r for r in rows if r["recipe"] == name and r["fewer_with_two_layers"] is not None]
+        if not pairs:
+            parts.append(f"the {name} recipe found no passing size at both depths for any N")
+            continue
+        sizes = ", ".join(f"N={r['inputs']}: {r['two_layer_units']} vs {r['one_layer_units']}" for r in pairs)
+        fewer = [str(r["inputs"]) for r in pairs if r["fewer_with_two_layers"]]
+        verdict = f"fewer units in all for N = {', '.join(fewer)}" if fewer else "no fewer units in all for any N"
+        parts.append(f"the {name} recipe with two hidden layers needs {verdict} (units, two layers vs one: {sizes})")
+    return "Depth: " + "; ".join(parts) + "."
+
+
 def answer(rows: list[dict], d: Design, runs: int, units: float) -> str:
-    by = {r.name: [row for row in rows if row["recipe"] == r.name] for r in d.recipes}
+    by = {r.name: [row for row in rows if row["recipe"] == r.name and row["layers"] == 1] for r in d.recipes}
     parts = [headline(by, d), f"H was searched from {budget.PARITY_HIDDEN_START} to {budget.PARITY_HIDDEN_FACTOR}N; "
              "rates with their Wilson 95% intervals:"]
     for r in d.recipes:
@@ -268,6 +306,7 @@ def answer(rows: list[dict], d: Design, runs: int, units: float) -> str:
                      "the parity of N bits is uncorrelated with every proper subset of its inputs, so from a random "
                      "start the gradient carries almost no signal and the net sits on a plateau, which raw 0/1 inputs "
                      "and lr 0.01 leave too little time to escape.")
+    parts.append(depth_text(depth_rows(rows, d)))
     parts.append(f"Each cell was screened on {d.screen} seeds and, where 90% stayed possible, run on all {d.seeds} "
                  f"({runs} runs in all, {units:.0f} units of a 100-epoch 2-2-1 run; the search table lists every "
                  "cell tried).")
@@ -310,13 +349,17 @@ def _panel(ax, cells: list[dict], rows: list[dict], inputs: Sequence[int], top: 
 
 
 def search_figure(cells: list[dict], rows: list[dict], d: Design) -> Figure:
-    """One panel per recipe: % of seeds at 100% test accuracy per (N, H) cell tried."""
+    """One panel per recipe (columns) and depth (rows): % of seeds at 100% test accuracy
+    per (N, H) cell tried."""
     top = max(hidden_max(n) for n in d.inputs)
-    fig, [axes] = plots.new_figure(ncols=len(d.recipes), width=4.6 * len(d.recipes) + 1, height=4)
-    for ax, r in zip(axes, d.recipes):
-        image = _panel(ax, [c for c in cells if c["recipe"] == r.name], [x for x in rows if x["recipe"] == r.name],
-                       d.inputs, top, f"{r.name}: {r.describe()}")
-    fig.colorbar(image, ax=list(axes), label="share of seeds at 100% test accuracy")
+    fig, axes = plots.new_figure(ncols=len(d.recipes), nrows=len(d.depths), width=4.6 * len(d.recipes) + 1,
+                                 height=3.6 * len(d.depths))
+    for ax, r in zip(axes.T.flat, d.searched()):
+        def mine(xs: list[dict]) -> list[dict]:
+            return [x for x in xs if (x["recipe"], x["layers"]) == (r.name, r.layers)]
+
+        image = _panel(ax, mine(cells), mine(rows), d.inputs, top, f"{r.name}: {r.describe()}")
+    fig.colorbar(image, ax=list(axes.flat), label="share of seeds at 100% test accuracy")
     fig.suptitle("Smallest hidden layer for N-bit parity (numbers: % of seeds; blank: not needed or not tried;\n"
                  "white box: smallest H at >= 90%; red box: floor(N/2)+1 units, enough in theory)", fontsize=10)
     return fig
@@ -350,10 +393,11 @@ class ParityExperiment(Experiment):
         units = cost_units(list(configs))
         return Findings(
             answer=answer(rows, d, len(configs), units),
-            tables={"answer": answer_rows(rows, d), "minimal_hidden": rows, "search": cells},
+            tables={"answer": answer_rows(rows, d), "minimal_hidden": rows, "depth": depth_rows(rows, d),
+                    "search": cells},
             numbers={"plan": d.plan(), "runs": len(configs), "units": units, "seeds": d.seeds,
                      "screen_seeds": d.screen, "inputs": list(d.inputs), "target": budget.PARITY_TARGET,
-                     "recipes": {r.name: r.describe() for r in d.recipes},
+                     "recipes": {r.name: r.describe() for r in d.recipes}, "depths": list(d.depths),
                      "hidden_range": {n: [budget.PARITY_HIDDEN_START, hidden_max(n)] for n in d.inputs}},
             figures={"minimal_hidden": search_figure(cells, rows, d)},
         )
