@@ -8,7 +8,7 @@ import numpy as np
 
 from xorlab.config import RunConfig
 from xorlab.engines import resolve, run_many
-from xorlab.executor import provenance
+from xorlab.machine import provenance
 from xorlab.store import FILENAME, SCHEMA, Store
 
 # The runs table of schema 1, before the provenance columns.

@@ -19,10 +19,10 @@ from collections import defaultdict
 from concurrent.futures import CancelledError
 from typing import Iterator, Sequence
 
-from . import __version__
+from . import __version__, machine
 from .config import RunConfig
 from .engines import ProgressCallback, run_many
-from .executor import ClusterError, Piece, provenance, stamp
+from .executor import Piece, stamp
 from .result import RunResult
 
 # An unreachable scheduler must fail fast (the CLI's promise: exit 2 within 10 s,
@@ -36,6 +36,11 @@ WORKERS_TIMEOUT_S = 30
 # its size; 1024 runs of 100 epochs are ~15 s of compute, so Dask's share is far
 # under 1% and a 10,000-seed sweep still gives each of a few workers several tasks.
 TASK_RUNS = 1024
+
+
+class ClusterError(RuntimeError):
+    """A cluster that cannot be used (unreachable, no workers, other versions): one
+    line for the user, exit status 2."""
 
 
 def versions() -> dict[str, str]:
@@ -61,7 +66,7 @@ def train_task(configs: list[RunConfig], engine: str, expected: dict[str, str]) 
     start = time.perf_counter()
     results = run_many(configs, engine=engine)
     seconds = time.perf_counter() - start
-    return stamp(results, provenance()), seconds
+    return stamp(results, machine.provenance()), seconds
 
 
 def describe(v: dict[str, str]) -> str:

@@ -7,42 +7,23 @@ each piece completes, in any order; the caller stays the only writer of what it
 keeps (the results store, JSON Lines), so a killed caller resumes from what it wrote.
 
 `LocalExecutor` trains the pieces one after the other in this process. The Dask
-executor (`xorlab.cluster`, imported only when a scheduler is given) sends them to
-the workers of a cluster. Every result carries its provenance in
-`extras["provenance"]`: the host, torch version and PyTorch CPU capability that
-produced it, because float rounding can differ between CPUs with different vector
-units.
+executor (`xorlab.cluster`, chosen by the command line where it parses a scheduler
+address) sends them to the workers of a cluster. Every result carries its provenance
+in `extras["provenance"]` (`machine.provenance()` where it trained), because float
+rounding can differ between CPUs with different vector units.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
+from . import machine
 from .config import RunConfig
 from .engines import ProgressCallback, run_many
 from .result import RunResult
 
 Piece = Sequence[RunConfig]
 Runner = Callable[..., list[RunResult]]  # run_many's signature
-
-# Where a scheduler address may come from besides --scheduler.
-SCHEDULER_ENV = "XORLAB_SCHEDULER"
-
-
-class ClusterError(RuntimeError):
-    """A cluster that cannot be used (unreachable, no workers, other versions): one
-    line for the user, exit status 2."""
-
-
-def provenance() -> dict[str, str]:
-    """Where this process trains: host, torch version, the CPU capability PyTorch's
-    kernels dispatch to (e.g. 'AVX512', 'AVX2': their float rounding can differ)."""
-    from . import machine
-
-    return {"host": socket.gethostname(), "torch": machine.torch_version(),
-            "cpu_capability": machine.cpu_capability()}
 
 
 def stamp(results: list[RunResult], where: dict[str, str]) -> list[RunResult]:
@@ -72,7 +53,7 @@ class LocalExecutor:
         where = None
         for i, piece in enumerate(pieces):
             results = self.runner(list(piece), engine=engine, on_progress=on_progress)
-            where = where or provenance()
+            where = where or machine.provenance()
             yield i, stamp(results, where)
 
     def close(self) -> None:
@@ -96,23 +77,3 @@ def in_order(done: Iterable[tuple[int, list[RunResult]]]) -> Iterator[list[RunRe
         while want in waiting:
             yield waiting.pop(want)
             want += 1
-
-
-def scheduler_address(given: str | None) -> str | None:
-    """The scheduler to use: --scheduler, else $XORLAB_SCHEDULER, else none (local).
-    An empty value means local too."""
-    address = given if given is not None else os.environ.get(SCHEDULER_ENV)
-    if address is None or not address.strip():
-        return None
-    return address.strip()
-
-
-def make_executor(scheduler: str | None = None, task_runs: int | None = None):
-    """A local executor, or a Dask one connected to `scheduler` (raises
-    `cluster.ClusterError` with a one-line reason when it cannot be used). Dask is
-    imported only here, only when a scheduler is given."""
-    if scheduler is None:
-        return LocalExecutor()
-    from .cluster import DaskExecutor
-
-    return DaskExecutor(scheduler, task_runs=task_runs)

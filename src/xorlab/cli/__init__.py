@@ -15,7 +15,7 @@ from typing import Sequence
 
 from .. import __version__
 from ..config import FIELD_FLAGS, ConfigError
-from ..executor import ClusterError
+from ..cluster import ClusterError
 from ..store import StoreError
 from . import experiment, quiz, serve, study, sweep, train
 from .options import UsageError
