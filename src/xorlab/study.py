@@ -86,9 +86,9 @@ class Study:
     engine_version: str
     started: str  # UTC, ISO 8601
     version: str = __version__
-    torch_version: str = field(default_factory=machine.torch_version)
+    # host, torch version and CPU capability (float32 digits depend on it)
+    provenance: dict[str, str] = field(default_factory=machine.provenance)
     torch_git: str = torch.version.git_version[:12]
-    cpu_capability: str = field(default_factory=machine.cpu_capability)  # float32 digits depend on it
     python_version: str = platform.python_version()
     store_file: str = FILENAME
     sections: list[Section] = field(default_factory=list)
@@ -134,7 +134,7 @@ def producer(exp: Experiment, scale: Scale, engine: str) -> dict:
     The runs follow from these; their keys are recorded beside them too."""
     return {"experiment": exp.name, "xorlab": __version__, "source": source_digest(),
             "scale": asdict(scale), "engine": engine, "engine_version": ENGINE_VERSIONS[engine],
-            "torch": machine.torch_version(), "cpu_capability": machine.cpu_capability()}
+            **{k: v for k, v in machine.provenance().items() if k != "host"}}  # any host, same numbers
 
 
 def file_digest(path: Path) -> str:
