@@ -18,8 +18,9 @@ import pytest
 from xorlab.config import RunConfig
 from xorlab.engines import classic
 from xorlab.experiments.base import Findings, Scale
+from xorlab.replay import train_command
 from xorlab.store import FILENAME, Store
-from xorlab.study import run_study, train_command
+from xorlab.study import run_study
 
 from conftest import FAKES, Tiny, install
 

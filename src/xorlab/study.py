@@ -30,15 +30,15 @@ from typing import Callable, Sequence
 import torch
 
 from . import __version__, experiments, machine
-from .config import FIELD_FLAGS, RunConfig
+from .config import RunConfig
 from .engines import ENGINE_VERSIONS, resolve
 from .executor import Executor
 from .experiments.base import Experiment, Findings, Lab, Scale, write_findings
 from .progress import RunProgress
+from .replay import train_command
 from .result import RunResult
 from .store import FILENAME, Store, StoreError, run_key
 
-DEFAULT_CONFIG = RunConfig()
 MANIFEST = "manifest.json"
 
 
@@ -96,19 +96,6 @@ class Study:
     @property
     def failed(self) -> list[Section]:
         return [s for s in self.sections if s.error is not None]
-
-
-def train_command(config: RunConfig) -> str:
-    """The `xorlab train` line that replays one run (only non-default options)."""
-    parts = ["xorlab train"]
-    for name, flag in FIELD_FLAGS.items():
-        value = getattr(config, name)
-        if isinstance(value, bool):  # a switch: present or not
-            if value:
-                parts.append(flag)
-        elif name == "seed" or value != getattr(DEFAULT_CONFIG, name):
-            parts.append(f"{flag} {value}")
-    return " ".join(parts)
 
 
 def new_study(out_dir: Path, scale: Scale, engine: str, command: str) -> Study:

@@ -27,7 +27,7 @@ from ..engines import EpochSnapshot, resolve, run_many
 from ..result import RunResult
 from ..stats import wilson
 from ..store import Store, run_key
-from ..study import train_command
+from ..replay import train_command
 from .settings import Settings
 
 ENGINE = "auto"  # the default engine, whichever that is
