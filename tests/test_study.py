@@ -187,7 +187,7 @@ def test_a_second_study_reuses_finished_sections_without_redrawing_them(tmp_path
 
 
 def test_a_section_runs_again_when_what_made_it_changed(tmp_path, monkeypatch, count_writes):
-    import xorlab.study as study_module
+    import xorlab.manifest as manifest_module
 
     install(monkeypatch, "tiny", "centre")
     run_study(tmp_path, SCALE, engine="classic")
@@ -197,11 +197,11 @@ def test_a_section_runs_again_when_what_made_it_changed(tmp_path, monkeypatch, c
     assert count_writes == ["tiny"]
     run_study(tmp_path, Scale(seeds=3, epochs=1), engine="classic")  # another scale
     assert count_writes == ["tiny", "tiny", "centre"]
-    monkeypatch.setattr(study_module, "__version__", "0.0.0-other")  # another xorlab
+    monkeypatch.setattr(manifest_module, "__version__", "0.0.0-other")  # another xorlab
     run_study(tmp_path, Scale(seeds=3, epochs=1), engine="classic")
     assert count_writes[3:] == ["tiny", "centre"]
     (tmp_path / "centre" / "manifest.json").write_text("{not json")
-    monkeypatch.setattr(study_module, "__version__", "0.0.0-other")
+    monkeypatch.setattr(manifest_module, "__version__", "0.0.0-other")
     run_study(tmp_path, Scale(seeds=3, epochs=1), engine="classic")
     assert count_writes[5:] == ["centre"]
 
