@@ -14,6 +14,7 @@ from ..config import ACTIVATIONS, DTYPES, INITS
 from ..engines import ENGINES
 from ..engines import resolve
 from ..engines.plan import MAX_RUNS, plan
+from ..formatting import interval_text, percent
 from ..sweep import CENTER_VALUES, Grid, parse_seeds, run_chunks
 from ..progress import RunProgress
 from .options import UsageError, check_out_file, int_at_least, out_path, positive_float
@@ -80,9 +81,8 @@ def summary_table(results, grid: Grid) -> Table:
         table.add_column(col, justify="right")
     for r in success_rows(results, varying):
         cells = ["centred" if r[f] is True else "raw" if r[f] is False else str(r[f]) for f in varying]
-        table.add_row(*cells, str(r["runs"]), f"{100 * r['success_rate']:.1f}%",
-                      f"{100 * r['ci_low']:.1f}-{100 * r['ci_high']:.1f}%", f"{100 * r['mean_accuracy']:.1f}%",
-                      str(r["diverged"]))
+        table.add_row(*cells, str(r["runs"]), percent(r["success_rate"], 1),
+                      interval_text(r["ci_low"], r["ci_high"]), percent(r["mean_accuracy"], 1), str(r["diverged"]))
     return table
 
 

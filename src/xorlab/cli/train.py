@@ -15,6 +15,7 @@ from ..tutorial_log import epoch_text
 from ..model import initial_parameters
 from ..engines.classic import run_data, train_run
 from ..files import write_text_atomic
+from ..formatting import json_safe
 from .options import check_out_file, int_at_least, out_path, positive_float, seed
 
 DEFAULTS = RunConfig()
@@ -104,15 +105,8 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def finite_or_none(values):
-    """Nested lists of floats with NaN and infinities as None: strict JSON has no NaN."""
-    if isinstance(values, list):
-        return [finite_or_none(v) for v in values]
-    return values if np.isfinite(values) else None
-
-
 def run_record(result) -> dict:
     """What `--out` writes: the summary, every logged train loss and the final parameters."""
     return {"config": result.config.to_dict(), **result.summary(),
-            "train_loss": finite_or_none(result.train_loss.tolist()),
-            "params": {k: finite_or_none(v.tolist()) for k, v in result.params.items()}}
+            "train_loss": json_safe(result.train_loss.tolist()),
+            "params": {k: json_safe(v.tolist()) for k, v in result.params.items()}}
