@@ -12,12 +12,10 @@ from rich.table import Table
 
 from ..config import ACTIVATIONS, DTYPES, INITS
 from ..engines import ENGINES
-from ..engines import resolve
-from ..engines.plan import MAX_RUNS, plan
 from ..formatting import interval_text, percent
-from ..sweep import CENTER_VALUES, Grid, parse_seeds, run_chunks
+from ..sweep import CENTER_VALUES, Grid, parse_seeds, plan_sweep, run_chunks
 from ..progress import RunProgress
-from .options import UsageError, check_out_file, int_at_least, out_path, positive_float
+from .options import check_out_file, int_at_least, out_path, positive_float
 from .scheduler import add_cluster_options, executor_from_args
 
 SEEDS_FORM = "N means seeds 0 to N-1, A:B seeds A to B-1, with 0 <= A < B"
@@ -107,11 +105,7 @@ def write_lines(out, name: str | None, lines: list[str]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     grid = build_grid(args)
-    if grid.size > MAX_RUNS:
-        raise UsageError(f"{args.prog}: error: argument --seeds: the grid has {grid.size:,} runs, "
-                         f"more than the {MAX_RUNS:,} one sweep may hold (see '{args.prog} --help')")
-    configs = grid.configs()  # validates every value before anything runs
-    pieces = plan(configs, engine=resolve(args.engine))  # refuses what cannot fit in memory, before any output
+    configs, pieces = plan_sweep(grid, args.engine)  # refuses what cannot run, before any output
     err = Console(stderr=True)
     if args.out is not None:
         check_out_file(args.prog, args.out)
