@@ -147,6 +147,14 @@ def run_section(exp: Experiment, store: Store, scale: Scale, out_dir: Path, engi
     return section
 
 
+def run_experiment(name: str, out_dir: Path, scale: Scale, engine: str = "auto",
+                   progress: RunProgress | None = None, executor: Executor | None = None) -> Section:
+    """One experiment on the store in out_dir (`executor` trains; default: here)."""
+    out_dir = Path(out_dir)
+    with Store(out_dir / FILENAME, executor=executor) as store:
+        return run_section(experiments.get(name), store, scale, out_dir, engine, progress)
+
+
 def run_study(out_dir: Path, scale: Scale, engine: str = "auto", command: str = "xorlab study",
               names: Sequence[str] | None = None, progress: RunProgress | None = None,
               chunk_runs: int | None = None, on_section: Callable[[Section], None] | None = None,
