@@ -300,6 +300,14 @@ def test_progress_bar_counts_runs_and_stays_silent_when_quick():
     bar.stop()
     assert "tiny" in out.getvalue() and "7/10" in out.getvalue()
 
+    fractions = io.StringIO()
+    bar = RunProgress(Console(file=fractions, width=100), delay_s=0)
+    advance = bar.task("parts", 4913)
+    for _ in range(300):  # an engine reporting 300 spans of a 4913-run piece
+        advance(4913 / 300)
+    bar.stop()
+    assert "4913/4913" in fractions.getvalue()
+
     quiet = io.StringIO()
     bar = RunProgress(Console(file=quiet, width=100), delay_s=60)
     bar.task("tiny", 10)(10)

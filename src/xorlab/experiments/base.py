@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from .. import plots
 from ..config import RunConfig
 from ..engines import run_many
 from ..formatting import json_safe
@@ -110,10 +111,7 @@ def write_findings(exp: Experiment, findings: Findings, out_dir: Path) -> list[P
                 writer.writerows(rows)
         written.append(path)
     for name, fig in findings.figures.items():
-        for ext in ("png", "svg"):
-            path = folder / f"{name}.{ext}"
-            fig.savefig(path, dpi=120, bbox_inches="tight")
-            written.append(path)
+        written += plots.save(fig, folder / name)
     return written
 
 

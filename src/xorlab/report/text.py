@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import math
+import re
 
 from .. import formatting
 from ..formatting import plural
 from ..study import Section, Study
+
+# A table longer than this is folded in the HTML report (its row count on the fold); the
+# Markdown report and the CSV files keep every table whole.
+FOLD_ROWS = 15
+GLANCE_TITLE = "The answers at a glance"
 
 REPLAY_NOTE = ("Any single run can be replayed, printing the tutorial's log lines, with "
                "`xorlab train --seed S` and the run's options (as in each section).")
@@ -142,3 +148,29 @@ def reproduce_items(study: Study) -> list[tuple[str, str]]:
         ("Stored runs", f"`{study.store_file}` (SQLite, in this folder): every run's config, "
          "seed, engine, status, curves and final weights; re-running the command reuses them"),
     ]
+
+
+# A sentence ends at '.', '!' or '?' followed by a space and a capital, a digit or a code
+# span: '0.01' or 'e.g. the' do not end one.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`(])")
+
+
+def headline(answer: str) -> str:
+    """The first sentence of an answer: its one-line form in the answers at a glance."""
+    return _SENTENCE_END.split(answer.strip(), maxsplit=1)[0]
+
+
+def glance_rows(study: Study) -> list[tuple[Section, str]]:
+    """(section, one-line answer) for every section, in report order; a failed one says so."""
+    rows = []
+    for s in study.sections:
+        if s.error is not None:
+            rows.append((s, "This experiment failed: " + s.error.partition("\n")[0]))
+        else:
+            rows.append((s, headline(s.findings.answer)))
+    return rows
+
+
+def key_figure(section: Section) -> tuple[list[str], list[str]]:
+    """(the key figure, the other figures): an experiment lists its key figure first."""
+    return section.figures[:1], section.figures[1:]
