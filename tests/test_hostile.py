@@ -13,11 +13,12 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import install
 from xorlab.engines import classic
-from xorlab.store import FILENAME, Store
+from xorlab.store import FILENAME, Store, pack, unpack
 
 TESTS = Path(__file__).resolve().parent
 
@@ -111,6 +112,54 @@ def test_a_damaged_row_is_trained_again_not_fatal(tmp_path, monkeypatch, run_cli
         assert len(store) == len(keys)
     (tmp_path / "tiny" / "manifest.json").unlink()
     assert tiny_experiment(run_cli, tmp_path).code == 0 and len(trained) == 2  # now whole again
+
+
+def impossible(arrays: dict, how: str) -> dict:
+    """A stored run's arrays edited as a careless or hostile hand would."""
+    a = {k: v.copy() for k, v in arrays.items()}
+    if how == "correct over the total":
+        a["test_correct"][-1] = 999999
+    elif how == "negative correct":
+        a["test_correct"][0] = -3
+    elif how == "nan loss, not diverged":
+        a["test_loss"][-1] = np.nan
+    elif how == "curve too short":
+        a["test_loss"] = a["test_loss"][:-1]
+    elif how == "weights of another shape":
+        a["param:dense1.weight"] = a["param:dense1.weight"][:, :1]
+    elif how == "correct as floats":
+        a["test_correct"] = a["test_correct"].astype(np.float64) + 0.5
+    return a
+
+
+IMPOSSIBLE = ["correct over the total", "negative correct", "nan loss, not diverged", "curve too short",
+              "weights of another shape", "correct as floats", "final column edited"]
+
+
+@pytest.mark.parametrize("how", IMPOSSIBLE)
+def test_a_row_with_impossible_numbers_is_trained_again_never_reported(how, tmp_path, monkeypatch, run_cli):
+    install(monkeypatch, "tiny")
+    first = tiny_experiment(run_cli, tmp_path)
+    assert first.code == 0
+    with closing(sqlite3.connect(tmp_path / FILENAME)) as db, db:
+        key, layout, blob = db.execute("SELECT key, layout, arrays FROM runs ORDER BY key").fetchone()
+        if how == "final column edited":
+            db.execute("UPDATE runs SET final_correct = 999999, final_accuracy = 1999.998 WHERE key = ?", (key,))
+        else:
+            layout, blob = pack(impossible(unpack(layout, blob), how))
+            db.execute("UPDATE runs SET layout = ?, arrays = ? WHERE key = ?", (layout, blob, key))
+    (tmp_path / "tiny" / "manifest.json").unlink()  # else the finished section is reused without reading runs
+
+    trained = []
+    real = classic.train_run
+    monkeypatch.setattr(classic, "train_run", lambda config, *a, **kw: trained.append(config) or real(config, *a, **kw))
+    again = tiny_experiment(run_cli, tmp_path)
+    assert again.code == 0, again.err
+    assert len(trained) == 1  # the edited run, and only it
+    assert again.out == first.out  # never averaged into the report
+    with Store(tmp_path / FILENAME) as store:
+        (result,) = [r for r in store.get([c for c in trained], "classic").values()]
+        assert 0 <= result.final_correct <= result.test_total
 
 
 @pytest.mark.parametrize("command", ["experiment", "study"])
