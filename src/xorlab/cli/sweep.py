@@ -14,7 +14,7 @@ from ..config import ACTIVATIONS, DTYPES, INITS
 from ..engines import ENGINES
 from ..engines import resolve
 from ..engines.plan import MAX_RUNS, plan
-from ..sweep import CENTER_VALUES, Grid, parse_seeds, run_chunks
+from ..sweep import CENTER_VALUES, Grid, distinct, parse_seeds, run_chunks
 from ..progress import RunProgress
 from .options import UsageError, check_out_file, int_at_least, out_path, positive_float
 from .scheduler import add_cluster_options, executor_from_args
@@ -70,6 +70,17 @@ def build_grid(args: argparse.Namespace) -> Grid:
                 seeds=tuple(args.seeds), dtype=args.dtype)
 
 
+def cell_text(value) -> str:
+    return "centred" if value is True else "raw" if value is False else str(value)
+
+
+def merged_note(prog: str, repeated: dict[str, tuple]) -> str:
+    """One line naming the values that parse equal and are trained once."""
+    parts = [f"--{f.replace('_', '-')} {' '.join(cell_text(v) for v in given)} is "
+             f"{' '.join(cell_text(v) for v in distinct(given))}" for f, given in repeated.items()]
+    return f"{prog}: note: repeated values merged, each trained and counted once: {'; '.join(parts)}"
+
+
 def summary_table(results, grid: Grid) -> Table:
     """Success per cell; only the settings that vary across the grid get a column."""
     from ..stats import success_rows  # scipy: imported only when a table is drawn
@@ -79,7 +90,7 @@ def summary_table(results, grid: Grid) -> Table:
     for col in (*varying, "runs", "success", "95% CI", "mean acc", "diverged"):
         table.add_column(col, justify="right")
     for r in success_rows(results, varying):
-        cells = ["centred" if r[f] is True else "raw" if r[f] is False else str(r[f]) for f in varying]
+        cells = [cell_text(r[f]) for f in varying]
         table.add_row(*cells, str(r["runs"]), f"{100 * r['success_rate']:.1f}%",
                       f"{100 * r['ci_low']:.1f}-{100 * r['ci_high']:.1f}%", f"{100 * r['mean_accuracy']:.1f}%",
                       str(r["diverged"]))
@@ -106,7 +117,9 @@ def write_lines(out, name: str | None, lines: list[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    grid = build_grid(args)
+    grid, repeated = build_grid(args).as_set()
+    if repeated:
+        print(merged_note(args.prog, repeated), file=sys.stderr)
     if grid.size > MAX_RUNS:
         raise UsageError(f"{args.prog}: error: argument --seeds: the grid has {grid.size:,} runs, "
                          f"more than the {MAX_RUNS:,} one sweep may hold (see '{args.prog} --help')")
