@@ -398,11 +398,20 @@ def test_any_body_that_is_not_an_object_of_settings_is_400_or_422(client, body):
 
 
 def test_a_job_nobody_follows_stops_after_the_idle_time(tmp_path):
-    with TestClient(create_app(tmp_path / "s.sqlite", idle_seconds=0.3), base_url=LOCAL) as client:
-        job = client.post("/api/jobs", json={"epochs": 1000, "seeds": 2}).json()
-        time.sleep(2.0)  # nobody polls or streams
-        status = wait_state(client, job["id"])
-    assert status["state"] == "stopped" and status["epoch"] < 1000
+    from xorlab.serve.jobs import Jobs
+
+    jobs = Jobs(tmp_path / "s.sqlite", idle_seconds=0.3)
+    job = jobs.create(Settings(epochs=1000, seeds=500))  # minutes of training; nobody polls or streams it
+    followed = jobs.create(Settings(epochs=1000, seeds=500, first_seed=500))
+    deadline = time.monotonic() + 120
+    while not job.finished and time.monotonic() < deadline:
+        jobs.get(followed.id)  # polled, as a page or script following it does
+        time.sleep(0.05)
+    try:
+        assert job.state == "stopped" and job.status()["epoch"] < 1000
+        assert followed.state == "running"
+    finally:
+        jobs.stop_all()
 
 
 def test_event_streams_are_limited_per_job_and_in_all(tmp_path):
