@@ -433,6 +433,23 @@ def test_event_streams_are_limited_per_job_and_in_all(tmp_path):
         jobs.stop_all()
 
 
+def test_a_stream_dropped_before_it_began_is_uncounted(tmp_path):
+    import gc
+
+    from xorlab.serve.app import counted_stream
+    from xorlab.serve.jobs import Jobs
+
+    jobs = Jobs(tmp_path / "s.sqlite", max_streams=(1, 1))
+    job = jobs.create(Settings(epochs=1, seeds=1))
+    stream = counted_stream(jobs, job)  # a client that hung up before its response began
+    assert job.listeners == 1
+    del stream
+    gc.collect()
+    assert job.listeners == 0
+    counted_stream(jobs, job)  # the slot is free again
+    jobs.stop_all()
+
+
 def test_a_real_server_refuses_a_fifth_stream_on_one_job(server):
     from xorlab.serve.jobs import MAX_STREAMS_PER_JOB
 

@@ -258,7 +258,9 @@ class Jobs:
         self.idle_seconds = idle_seconds
         self.max_streams = max_streams  # (per job, in all)
         self._jobs: OrderedDict[str, Job] = OrderedDict()
-        self._lock = threading.Lock()
+        # Reentrant: a stream dropped before it began is uncounted by a finalizer that may
+        # run, in garbage collection, while this thread holds the lock.
+        self._lock = threading.RLock()
 
     def create(self, settings: Settings) -> Job:
         with self._lock:
