@@ -12,11 +12,10 @@ from rich.table import Table
 
 from ..config import ACTIVATIONS, DTYPES, INITS
 from ..engines import ENGINES
-from ..engines import resolve
-from ..engines.plan import MAX_RUNS, plan
-from ..sweep import CENTER_VALUES, Grid, distinct, parse_seeds, run_chunks
+from ..formatting import interval_text, percent
+from ..sweep import CENTER_VALUES, Grid, distinct, parse_seeds, plan_sweep, run_chunks
 from ..progress import RunProgress
-from .options import UsageError, check_out_file, int_at_least, out_path, positive_float
+from .options import check_out_file, int_at_least, out_path, positive_float
 from .scheduler import add_cluster_options, executor_from_args
 
 SEEDS_FORM = "N means seeds 0 to N-1, A:B seeds A to B-1, with 0 <= A < B"
@@ -91,9 +90,8 @@ def summary_table(results, grid: Grid) -> Table:
         table.add_column(col, justify="right")
     for r in success_rows(results, varying):
         cells = [cell_text(r[f]) for f in varying]
-        table.add_row(*cells, str(r["runs"]), f"{100 * r['success_rate']:.1f}%",
-                      f"{100 * r['ci_low']:.1f}-{100 * r['ci_high']:.1f}%", f"{100 * r['mean_accuracy']:.1f}%",
-                      str(r["diverged"]))
+        table.add_row(*cells, str(r["runs"]), percent(r["success_rate"], 1),
+                      interval_text(r["ci_low"], r["ci_high"]), percent(r["mean_accuracy"], 1), str(r["diverged"]))
     return table
 
 
@@ -120,11 +118,7 @@ def run(args: argparse.Namespace) -> int:
     grid, repeated = build_grid(args).as_set()
     if repeated:
         print(merged_note(args.prog, repeated), file=sys.stderr)
-    if grid.size > MAX_RUNS:
-        raise UsageError(f"{args.prog}: error: argument --seeds: the grid has {grid.size:,} runs, "
-                         f"more than the {MAX_RUNS:,} one sweep may hold (see '{args.prog} --help')")
-    configs = grid.configs()  # validates every value before anything runs
-    pieces = plan(configs, engine=resolve(args.engine))  # refuses what cannot fit in memory, before any output
+    configs, pieces = plan_sweep(grid, args.engine)  # refuses what cannot run, before any output
     err = Console(stderr=True)
     if args.out is not None:
         check_out_file(args.prog, args.out)
