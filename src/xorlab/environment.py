@@ -2,7 +2,8 @@
 
 numba, torch's OpenMP runtime and MKL read their thread counts and threading layer
 once, when first imported, and some fail there on values they do not take
-(NUMBA_NUM_THREADS=0 raises inside `import numba`, 100,000 threads crash the process).
+(NUMBA_NUM_THREADS=0 raises inside `import numba`, 100,000 threads crash the process);
+matplotlib and the playground's store need their cache folders writable.
 The `xorlab` command drops such a value with a one-line warning and runs with the
 library's default, so an odd shell environment never stops it.
 """
@@ -16,6 +17,9 @@ from typing import MutableMapping, Sequence
 THREAD_COUNTS = ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 # More threads than this per core only oversubscribes (and tens of thousands crash numba).
 THREADS_PER_CORE = 4
+# Folders the libraries write caches to; matplotlib warns in several lines about one it
+# cannot write, and falls back to a temporary folder anyway.
+CACHE_FOLDERS = ("MPLCONFIGDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME")
 # numba's documented choices (numba.readthedocs.io, "The Threading Layers").
 NUMBA_LAYERS = ("default", "safe", "threadsafe", "forksafe", "omp", "tbb", "workqueue")
 
@@ -26,6 +30,14 @@ def thread_count_ok(value: str, most: int) -> bool:
     return all(p.strip().isdigit() and 1 <= int(p) <= most for p in parts)
 
 
+def writable_folder(path: str) -> bool:
+    try:
+        os.makedirs(path, exist_ok=True)  # as the library would, on first use
+    except OSError:
+        return False
+    return os.access(path, os.W_OK | os.X_OK)
+
+
 def odd_values(environ: MutableMapping[str, str], cpus: int) -> dict[str, str]:
     """The variables whose values a library would refuse or crash on: name -> what it expects."""
     most = THREADS_PER_CORE * max(cpus, 1)
@@ -34,6 +46,8 @@ def odd_values(environ: MutableMapping[str, str], cpus: int) -> dict[str, str]:
     layer = environ.get("NUMBA_THREADING_LAYER")
     if layer is not None and layer.strip().lower() not in NUMBA_LAYERS:
         odd["NUMBA_THREADING_LAYER"] = f"one of {', '.join(NUMBA_LAYERS)}"
+    odd.update({name: "a folder this user can write" for name in CACHE_FOLDERS
+                if environ.get(name) and not writable_folder(environ[name])})
     return odd
 
 
