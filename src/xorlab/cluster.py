@@ -1,10 +1,10 @@
-"""Training on a Dask cluster: pieces of runs as tasks, results back to the client.
+"""Training on a Dask cluster: chunks of runs as tasks, results back to the client.
 
 `DaskExecutor(address)` connects to a running `dask scheduler`, checks that every
-worker has this client's xorlab and torch versions, and trains pieces of runs there:
-each piece is cut into tasks of at most `task_runs` runs (a run's numbers do not
+worker has this client's xorlab and torch versions, and trains chunks of runs there:
+each chunk is cut into tasks of at most `task_runs` runs (a run's numbers do not
 depend on which runs share its batch, so the cut changes no number), the tasks go to
-the workers, and the client reassembles each piece as its tasks complete. Dask
+the workers, and the client reassembles each chunk as its tasks complete. Dask
 reruns the tasks of a worker that dies; the client is the only writer of results.
 
 Importing this module does not import Dask; connecting does (`distributed`, the
@@ -19,10 +19,10 @@ from collections import defaultdict
 from concurrent.futures import CancelledError
 from typing import Iterator, Sequence
 
-from . import __version__
+from . import __version__, machine
 from .config import RunConfig
 from .engines import ProgressCallback, run_many
-from .executor import ClusterError, Piece, provenance, stamp
+from .executor import Chunk, stamp
 from .result import RunResult
 
 # An unreachable scheduler must fail fast (the CLI's promise: exit 2 within 10 s,
@@ -36,6 +36,11 @@ WORKERS_TIMEOUT_S = 30
 # its size; 1024 runs of 100 epochs are ~15 s of compute, so Dask's share is far
 # under 1% and a 10,000-seed sweep still gives each of a few workers several tasks.
 TASK_RUNS = 1024
+
+
+class ClusterError(RuntimeError):
+    """A cluster that cannot be used (unreachable, no workers, other versions): one
+    line for the user, exit status 2."""
 
 
 def versions() -> dict[str, str]:
@@ -61,16 +66,16 @@ def train_task(configs: list[RunConfig], engine: str, expected: dict[str, str]) 
     start = time.perf_counter()
     results = run_many(configs, engine=engine)
     seconds = time.perf_counter() - start
-    return stamp(results, provenance()), seconds
+    return stamp(results, machine.provenance()), seconds
 
 
 def describe(v: dict[str, str]) -> str:
     return f"xorlab {v['xorlab']} and torch {v['torch']}"
 
 
-def split(piece: Piece, size: int) -> list[list[RunConfig]]:
-    """A piece as consecutive tasks of at most `size` runs."""
-    return [list(piece[start:start + size]) for start in range(0, len(piece), size)]
+def split(chunk: Chunk, size: int) -> list[list[RunConfig]]:
+    """A chunk as consecutive tasks of at most `size` runs."""
+    return [list(chunk[start:start + size]) for start in range(0, len(chunk), size)]
 
 
 def first_line(err: BaseException) -> str:
@@ -79,7 +84,7 @@ def first_line(err: BaseException) -> str:
 
 
 class DaskExecutor:
-    """Pieces trained on the workers of a Dask cluster (see the module docstring).
+    """Chunks trained on the workers of a Dask cluster (see the module docstring).
 
     After `map`, `tasks` and `compute_seconds` say how many tasks ran and the compute
     they reported (what the benchmark compares with the wall time).
@@ -102,17 +107,17 @@ class DaskExecutor:
             self.client.close()
             raise
 
-    def map(self, pieces: Sequence[Piece], engine: str,
+    def map(self, chunks: Sequence[Chunk], engine: str,
             on_progress: ProgressCallback | None = None) -> Iterator[tuple[int, list[RunResult]]]:
         from distributed import as_completed
 
         futures = {}
-        for i, piece in enumerate(pieces):
-            for t, part in enumerate(split(piece, self.task_runs)):
+        for i, chunk in enumerate(chunks):
+            for t, part in enumerate(split(chunk, self.task_runs)):
                 # pure=False: a random key; hashing thousands of configs for one buys nothing
                 future = self.client.submit(train_task, part, engine, self.versions, pure=False)
                 futures[future] = (i, t)
-        left = defaultdict(int)  # tasks still out, per piece
+        left = defaultdict(int)  # tasks still out, per chunk
         for i, _ in futures.values():
             left[i] += 1
         parts: dict[int, dict[int, list[RunResult]]] = defaultdict(dict)
@@ -144,18 +149,61 @@ class DaskExecutor:
         self.close()
 
 
+SCHEMES = ("tcp://", "tls://")
+ADDRESS_FORM = "tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786"
+# A Dask scheduler speaks first: on accepting a connection it sends its handshake, a
+# TCP message whose 8-byte length prefix and 8-byte frame count are small numbers
+# (distributed/comm/tcp.py, utils.unpack_frames). An HTTP server or a silent listener
+# sends nothing until asked, and Dask's own client would wait for it for minutes.
+HANDSHAKE_BYTES = 16
+MAX_HANDSHAKE = 1 << 20
+
+
+def host_port(address: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of a scheduler address; ClusterError for any other text."""
+    scheme = next((s for s in SCHEMES if address.startswith(s)), "")
+    host, sep, port = address.removeprefix(scheme).rpartition(":")
+    if ("://" in address and not scheme) or not sep or not port.isdigit() or not 0 < int(port) < 65536 \
+            or not host or "/" in host:
+        raise ClusterError(f"{address!r} is not a Dask scheduler address: expected {ADDRESS_FORM}")
+    return scheme, host.strip("[]"), int(port)
+
+
+def looks_like_dask(head: bytes) -> bool:
+    total, frames = int.from_bytes(head[:8], "little"), int.from_bytes(head[8:16], "little")
+    return len(head) == HANDSHAKE_BYTES and 8 < total < MAX_HANDSHAKE and 0 < frames < 64
+
+
+def read_head(sock: socket.socket, deadline: float) -> bytes:
+    """The first HANDSHAKE_BYTES the peer sends, fewer if it closes or the deadline passes."""
+    head = b""
+    while len(head) < HANDSHAKE_BYTES and (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(HANDSHAKE_BYTES - len(head))
+        except (TimeoutError, socket.timeout):
+            break
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
 def probe(address: str, timeout: float) -> None:
-    """Fail at once where nothing listens (before Dask is even imported: Dask's own
-    connect retries a refused port until its timeout). Only plain TCP addresses
-    ('tcp://HOST:PORT' or 'HOST:PORT'); others are left to Dask."""
-    rest = address.removeprefix("tcp://")
-    host, sep, port = rest.rpartition(":")
-    if "://" in rest or not sep or not port.isdigit():
-        return
+    """Fail within `timeout` (before Dask is even imported) unless a Dask scheduler
+    answers at `address`: Dask's own connect retries a refused port until its timeout
+    and waits on a listener that is not Dask far longer."""
+    scheme, host, port = host_port(address)
+    deadline = time.monotonic() + timeout
     try:
-        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout).close()
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            head = b"" if scheme == "tls://" else read_head(sock, deadline)
     except OSError as err:
         raise ClusterError(f"cannot reach the Dask scheduler at {address!r} ({err.strerror or err})") from None
+    if scheme != "tls://" and not looks_like_dask(head):  # TLS: the client speaks first
+        what = "closed the connection" if not head and time.monotonic() < deadline else \
+            f"sent nothing within {timeout:g} s" if not head else "answered in another protocol"
+        raise ClusterError(f"{address!r} is not a Dask scheduler: it {what}")
 
 
 def connect(address: str, timeout: float):

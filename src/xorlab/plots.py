@@ -18,6 +18,7 @@ from matplotlib.figure import Figure
 from . import activations
 from .diagnosis import corners, forward
 from .config import TRAIN_BATCHES
+from .formatting import percent
 from .result import LOGGED_BATCHES, RunResult
 
 STYLE = {
@@ -197,7 +198,7 @@ def decision_maps(result: RunResult, title: str = "") -> Figure:
                       net["pre"][:, j].reshape(xx.shape), j, c.activation)
         _mark_corners(axes[0, 1 + j], cx, cy)
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
-    fig.suptitle(title or f"{c.activation}, seed {c.seed}: final test accuracy {100 * result.final_accuracy:.1f}%")
+    fig.suptitle(title or f"{c.activation}, seed {c.seed}: final test accuracy {percent(result.final_accuracy, 1)}")
     return fig
 
 

@@ -26,11 +26,12 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from . import machine
 from .config import RunConfig
 from .engines import ENGINE_VERSIONS, ProgressCallback, resolve, run_many
 from .executor import Executor, LocalExecutor
 from .engines.plan import DEFAULT_MAX_RUNS, plan
-from .result import RunResult
+from .result import LOGGED_BATCHES, RunResult
 
 FILENAME = "runs.sqlite"
 
@@ -64,9 +65,9 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 """
 
-# Where each run was trained: a result's extras["provenance"] key -> its column. Float
-# rounding can differ between CPUs with different vector units, so a run's numbers
-# say which machine made them.
+# Where each run was trained: a `machine.provenance()` key (a result's
+# extras["provenance"]) -> its column. Float rounding can differ between CPUs with
+# different vector units, so a run's numbers say which machine made them.
 PROVENANCE = {"host": "host", "torch": "torch_version", "cpu_capability": "cpu_capability"}
 
 # Statements that bring a store of an older schema version up to this one.
@@ -193,7 +194,12 @@ class Store:
             return self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
 
     def put(self, results: Sequence[RunResult], engine: str) -> None:
-        """Store results trained by `engine` (resolved name) in one transaction."""
+        """Store results trained by `engine` (resolved name) in one transaction. A result
+        without provenance (trained here, outside an executor: the playground's) is
+        stamped with this machine's, so every stored run says where it was trained."""
+        here = machine.provenance()
+        for r in results:
+            r.extras.setdefault("provenance", here)
         with reporting(self.path), self.db:
             self.db.executemany(
                 "INSERT OR REPLACE INTO runs (key, config_key, config, seed, engine, engine_version, "
@@ -214,10 +220,10 @@ class Store:
                 part = keys[start:start + 500]
                 marks = ",".join("?" * len(part))
                 for rec in self.db.execute(
-                    "SELECT key, config, engine, layout, arrays "
+                    "SELECT key, config, engine, layout, arrays, status, final_correct "
                     f"FROM runs WHERE key IN ({marks})", part):
                     try:
-                        found[rec[0]] = from_row(rec)
+                        found[rec[0]] = checked(from_row(rec[:5]), *rec[5:])
                     except DAMAGED_ROW:
                         pass  # missing, then: trained again and replaced
         return found
@@ -261,8 +267,33 @@ def row(r: RunResult, engine: str) -> tuple:
 
 
 def provenance_row(r: RunResult) -> tuple:
-    where = r.extras.get("provenance", {})
+    where = r.extras["provenance"]
     return tuple(where.get(k) for k in PROVENANCE)
+
+
+def param_shapes(c: RunConfig) -> dict[str, tuple[int, ...]]:
+    return {"dense1.weight": (c.hidden, c.inputs), "dense1.bias": (c.hidden,),
+            "dense2.weight": (1, c.hidden), "dense2.bias": (1,)}
+
+
+def checked(r: RunResult, status: str, final_correct: int) -> RunResult:
+    """`r` if its numbers are possible for its config and agree with the row's own
+    columns; else ValueError (DAMAGED_ROW: the run is trained again), so an edited or
+    damaged row never reaches a report."""
+    c = r.config
+    shapes = {"train_loss": r.train_loss.shape, "test_loss": r.test_loss.shape, "test_correct": r.test_correct.shape,
+              **{k: v.shape for k, v in r.params.items()}}
+    expected = {"train_loss": (c.epochs, len(LOGGED_BATCHES)), "test_loss": (c.epochs,),
+                "test_correct": (c.epochs,), **param_shapes(c)}
+    if shapes != expected:
+        raise ValueError(f"arrays of shapes {shapes}, expected {expected}")
+    correct = r.test_correct
+    if correct.dtype.kind not in "iu" or correct.min() < 0 or correct.max() > c.test_total:
+        raise ValueError(f"test_correct outside 0 to {c.test_total}")
+    if final_correct != r.final_correct or status != ("diverged" if r.diverged else "ok"):
+        raise ValueError("the row's columns disagree with its arrays (a non-finite number in a run not "
+                         "recorded as diverged, or the reverse)")
+    return r
 
 
 def from_row(rec: tuple) -> RunResult:

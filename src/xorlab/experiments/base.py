@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import Callable, Sequence
 from .. import plots
 from ..config import RunConfig
 from ..engines import run_many
+from ..formatting import json_safe
 from ..result import RunResult
 from . import budget
 
@@ -90,18 +90,6 @@ class Experiment(ABC):
 
     @abstractmethod
     def run(self, lab: Lab, scale: Scale) -> Findings: ...
-
-
-def json_safe(value):
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "tolist"):  # numpy scalars and arrays
-        return json_safe(value.tolist())
-    return value
 
 
 def write_findings(exp: Experiment, findings: Findings, out_dir: Path) -> list[Path]:

@@ -30,6 +30,7 @@ from matplotlib.patches import Rectangle
 
 from .. import plots
 from ..config import ConfigError, RunConfig
+from ..formatting import percent, rate_text
 from ..result import RunResult
 from ..stats import rate_row, wilson
 from . import budget
@@ -229,7 +230,7 @@ def answer_rows(rows: list[dict], d: Design) -> list[dict]:
 
 
 def cell_text(row: dict, top: int) -> str:
-    rate = f"{100 * row['success_rate']:.0f}% [{100 * row['ci_low']:.0f}, {100 * row['ci_high']:.0f}]"
+    rate = rate_text(row['success_rate'], row['ci_low'], row['ci_high'])
     if row["min_hidden"] is None:
         return f"none up to H = {top} (best {rate} of {row['seeds']})"
     return f"H = {row['min_hidden']}: {rate} of {row['seeds']}"
@@ -254,7 +255,7 @@ def headline(by: dict[str, list[dict]], d: Design) -> str:
                                                   else f"none up to {hidden_max(r['inputs'])}") for r in rows)
 
     recipes = list(reversed(d.recipes))
-    return (f"Smallest hidden layer H with >= {100 * budget.PARITY_TARGET:.0f}% of seeds at 100% test accuracy: "
+    return (f"Smallest hidden layer H with >= {percent(budget.PARITY_TARGET)} of seeds at 100% test accuracy: "
             + "; ".join(f"the {r.name} recipe {sizes(by[r.name])}" for r in recipes) + ".")
 
 

@@ -127,7 +127,7 @@ def files_line(section: Section) -> str:
 
 def reproduce_items(study: Study) -> list[tuple[str, str]]:
     """(label, value) pairs stating exactly how to reproduce the study."""
-    scale = study.scale
+    scale, where = study.scale, study.provenance
     seeds = f"{scale.seeds} per setting (seeds 0–{scale.seeds - 1})"
     if scale.quick:
         seeds += ", quick version"
@@ -139,10 +139,11 @@ def reproduce_items(study: Study) -> list[tuple[str, str]]:
         ("Seeds", seeds + "; the seeds each section used are listed with it"),
         ("Engine", f"{study.engine} (version {study.engine_version})"),
         ("Date (UTC)", study.started),
-        ("PyTorch / Python", f"PyTorch {study.torch_version} (build {study.torch_git}) / Python {study.python_version}"),
-        ("CPU capability", f"{study.cpu_capability} (`torch.backends.cpu.get_cpu_capability()`)"),
-        ("Exactness", f"digit for digit on the same machine (torch {study.torch_version}, CPU capability "
-         f"{study.cpu_capability}); on another CPU the last digits may differ, as PyTorch's float "
+        ("Host", where["host"]),
+        ("PyTorch / Python", f"PyTorch {where['torch']} (build {study.torch_git}) / Python {study.python_version}"),
+        ("CPU capability", f"{where['cpu_capability']} (`torch.backends.cpu.get_cpu_capability()`)"),
+        ("Exactness", f"digit for digit on the same machine (torch {where['torch']}, CPU capability "
+         f"{where['cpu_capability']}); on another CPU the last digits may differ, as PyTorch's float "
          "rounding depends on the vector unit (`ATEN_CPU_CAPABILITY` selects the kernels)"),
         ("Stored runs", f"`{study.store_file}` (SQLite, in this folder): every run's config, "
          "seed, engine, status, curves and final weights; re-running the command reuses them"),
