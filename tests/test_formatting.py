@@ -7,13 +7,15 @@ import math
 
 import numpy as np
 
-from xorlab.formatting import interval_text, json_number, json_safe, percent, rate_text
+from xorlab.formatting import difference_text, interval_text, json_number, json_safe, percent, rate_text
 
 
 def test_percents_and_rates_read_alike_everywhere():
     assert percent(0.714) == "71%" and percent(0.7145, 1) == "71.5%"
     assert rate_text(0.714, 0.61, 0.79) == "71% [61, 79]"
     assert interval_text(0.61, 0.7925) == "61.0-79.2%"
+    assert difference_text(0.62, 0.51, 0.71) == "+62 points [51, 71]"
+    assert difference_text(-0.05, -0.2, 0.1) == "-5 points [-20, 10]"
 
 
 def test_non_finite_numbers_become_null_at_any_depth():

@@ -25,6 +25,12 @@ def interval_text(low: float, high: float, digits: int = 1) -> str:
     return f"{100 * low:.{digits}f}-{100 * high:.{digits}f}%"
 
 
+def difference_text(d: float, low: float, high: float) -> str:
+    """'+62 points [51, 71]': a difference of two rates in percentage points, with its
+    95% interval."""
+    return f"{100 * d:+.0f} points [{100 * low:.0f}, {100 * high:.0f}]"
+
+
 def plural(n: int, word: str) -> str:
     """'1 epoch', '3 epochs'."""
     return f"{n} {word}" + ("" if n == 1 else "s")

@@ -25,7 +25,7 @@ from matplotlib.figure import Figure
 
 from .. import plots
 from ..config import RunConfig
-from ..formatting import rate_text
+from ..formatting import difference_text, rate_text
 from ..model import parameter_count
 from ..stats import newcombe, rate_row
 from . import budget
@@ -151,14 +151,9 @@ def answer(table: list[dict], scale: Scale) -> str:
             f"For {name} ({rate_text(base['success_rate'], base['ci_low'], base['ci_high'])} of {scale.seeds} seeds "
             f"at 100% after {scale.budget(100)} epochs), {verdict}; the best is "
             f"{best['change']} at {rate_text(best['success_rate'], best['ci_low'], best['ci_high'])} "
-            f"({difference_text(best)}, {best['steps']:,} steps, {best['work_vs_unchanged']:.2g}x the arithmetic).")
+            f"({difference_text(best['difference'], best['diff_low'], best['diff_high'])}, "
+            f"{best['steps']:,} steps, {best['work_vs_unchanged']:.2g}x the arithmetic).")
     return " ".join(parts)
-
-
-def difference_text(row: dict) -> str:
-    """'+62 points [51, 71]': a difference of rates in percentage points, with its interval."""
-    return (f"{100 * row['difference']:+.0f} points [{100 * row['diff_low']:.0f}, "
-            f"{100 * row['diff_high']:.0f}]")
 
 
 def forest_figure(table: list[dict]) -> Figure:
