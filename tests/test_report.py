@@ -228,3 +228,13 @@ def test_a_headline_is_the_first_sentence(answer, first):
     from xorlab.report.text import headline
 
     assert headline(answer) == first
+
+
+def test_a_difference_and_its_interval_read_as_one_column():
+    from xorlab.report.text import display_columns
+
+    row = {"change": "Adam", "success_rate": 0.8, "ci_low": 0.71, "ci_high": 0.87,
+           "difference": 0.3, "diff_low": 0.15, "diff_high": 0.42}
+    shown = [(title, text(row)) for title, text in display_columns([row])]
+    assert shown == [("change", "Adam"), ("success rate (95% CI)", "80% [71, 87]"),
+                     ("difference (95% CI)", "+30 points [15, 42]")]

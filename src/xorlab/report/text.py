@@ -47,9 +47,12 @@ LABELS = {
     "mean_accuracy": "mean test accuracy", "median_accuracy": "median test accuracy",
     "max_accuracy": "best test accuracy", "final_accuracy": "final test accuracy",
     "final_test_loss": "final test loss", "min_hidden": "smallest H", "ci_low": "95% CI low",
-    "ci_high": "95% CI high",
+    "ci_high": "95% CI high", "change": "change", "steps": "gradient steps",
+    "work_vs_unchanged": "arithmetic (x unchanged)",
 }
 CI_KEYS = ("ci_low", "ci_high")
+# A difference of two rates and its interval (`stats.newcombe`), shown as one column.
+DIFF_KEYS = ("difference", "diff_low", "diff_high")
 
 
 def header(key: str) -> str:
@@ -74,6 +77,14 @@ def rate_with_ci(p, low, high) -> str:
     return formatting.rate_text(float(p), float(low), float(high))
 
 
+def difference_with_ci(row: dict) -> str:
+    """'+62 points [51, 71]', or as `cell` writes it where a number is missing."""
+    values = [row.get(k) for k in DIFF_KEYS]
+    if not all(_finite(v) for v in values):
+        return cell(values[0])
+    return formatting.difference_text(*map(float, values))
+
+
 def is_rate(key: str) -> bool:
     return key.endswith("rate") or key.startswith("share_")
 
@@ -84,13 +95,16 @@ def display_columns(rows: list[dict]) -> list[tuple[str, object]]:
     reading '71% [61, 79]'; rates, shares and accuracies read as percents."""
     keys = columns(rows)
     with_ci = {i for i, key in enumerate(keys) if is_rate(key) and tuple(keys[i + 1:i + 3]) == CI_KEYS}
+    with_diff = {i for i, key in enumerate(keys) if tuple(keys[i:i + 3]) == DIFF_KEYS}
     out = []
     for i, key in enumerate(keys):
-        if i - 1 in with_ci or i - 2 in with_ci:
-            continue  # the interval, shown with its rate
+        if {i - 1, i - 2} & (with_ci | with_diff):
+            continue  # the interval, shown with its rate or difference
         if i in with_ci:
             out.append((f"{header(key)} (95% CI)",
                         lambda r, k=key: rate_with_ci(r.get(k), r.get("ci_low"), r.get("ci_high"))))
+        elif i in with_diff:
+            out.append(("difference (95% CI)", difference_with_ci))
         elif is_rate(key):
             out.append((header(key), lambda r, k=key: percent(r.get(k))))
         elif key.endswith("accuracy"):
