@@ -34,7 +34,9 @@ class XorNet(nn.Module):
         for name, fan_in, fan_out in layer_shapes(inputs, hidden, layers):
             setattr(self, name, nn.Linear(fan_in, fan_out))
         self.hidden_layers = [getattr(self, f"dense{i + 1}") for i in range(layers)]
-        self.output = getattr(self, f"dense{layers + 1}")
+        # A plain attribute, not a second registration of the module: the state dict (and
+        # the printed parameters) must name each layer once, as `dense{i}`.
+        self.__dict__["output"] = getattr(self, f"dense{layers + 1}")
         self.activation = ACTIVATION_FNS[activation]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, N) -> (B,)
