@@ -27,10 +27,29 @@ class Activation:
     # gradient g and the output a, in autograd's own formula (see batched.sgd_step).
     backward: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
     slope: Callable[[np.ndarray], np.ndarray]  # derivative at z over its maximum, numpy
-    code: int  # the fused kernel's branch for it
+    jax_fn: Callable  # the same function on JAX arrays, for the jax engine's traced program
     saturates: bool  # flat tails where gradients vanish (sigmoid, tanh)
     dies: bool  # off (exactly 0, no gradient) on a half-space (relu)
     color: str  # Okabe & Ito's colour-blind-safe palette
+
+
+# The jax engine's functions; jax is imported only when a program is traced.
+def _jax_sigmoid(z):
+    import jax
+
+    return jax.nn.sigmoid(z)
+
+
+def _jax_tanh(z):
+    import jax.numpy as jnp
+
+    return jnp.tanh(z)
+
+
+def _jax_relu(z):
+    import jax
+
+    return jax.nn.relu(z)  # its gradient at 0 is 0, as torch's threshold_backward
 
 
 def _sigmoid_slope(z: np.ndarray) -> np.ndarray:
@@ -44,14 +63,14 @@ REGISTRY: dict[str, Activation] = {
     a.name: a
     for a in (
         Activation("sigmoid", torch.sigmoid, lambda g, z, a: g * (1 - a) * a, _sigmoid_slope,
-                   code=0, saturates=True, dies=False, color="#0072B2"),
+                   jax_fn=_jax_sigmoid, saturates=True, dies=False, color="#0072B2"),
         Activation("tanh", torch.tanh, lambda g, z, a: g * (1 - a * a), lambda z: 1 - np.tanh(z) ** 2,
-                   code=1, saturates=True, dies=False, color="#D55E00"),
+                   jax_fn=_jax_tanh, saturates=True, dies=False, color="#D55E00"),
         Activation("relu", F.relu, lambda g, z, a: torch.where(a > 0, g, torch.zeros_like(g)),
-                   lambda z: np.ones_like(z), code=2, saturates=False, dies=True, color="#009E73"),
+                   lambda z: np.ones_like(z), jax_fn=_jax_relu, saturates=False, dies=True, color="#009E73"),
         # No hidden non-linearity: the whole net is affine, and cannot fit XOR.
         Activation("linear", lambda z: z, lambda g, z, a: g, lambda z: np.ones_like(z),
-                   code=3, saturates=False, dies=False, color="#999999"),
+                   jax_fn=lambda z: z, saturates=False, dies=False, color="#999999"),
     )
 }
 
