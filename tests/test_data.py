@@ -1,10 +1,13 @@
+import math
 import random
 
 import numpy as np
 import pytest
 
 from xorlab import twister
-from xorlab.data import EXAMPLES, make_data, mt_words, plain_stream
+from xorlab.config import RunConfig, logged_batches
+from xorlab.data import EXAMPLES, batch_bounds, make_data, mt_words, plain_stream, train_batches
+from xorlab.result import LOGGED_BATCHES
 
 FIELDS = ("sample_x", "sample_y", "train_x", "train_y", "test_x", "test_y")
 
@@ -80,3 +83,51 @@ def test_targets_are_parity_and_noise_is_in_the_tutorials_range(inputs):
     c = make_data([11], inputs, center=True)
     assert np.allclose(c.train_y[0].reshape(-1) - c.train_y[0].reshape(-1).round(), 0, atol=0.1)
     assert set(np.floor(c.train_x[0].reshape(-1))) <= {-1.0, 1.0}
+
+
+# --- the knobs: noise amplitude and batch size -------------------------------------------
+
+@pytest.mark.parametrize("noise", [0.0, 0.3])
+@pytest.mark.parametrize("inputs, center", [(2, False), (3, True)])
+def test_any_noise_amplitude_is_bit_identical_in_both_generators(noise, inputs, center):
+    seeds = [0, 42, 2**40 + 3]
+    fast = make_data(seeds, inputs, center, noise)
+    for i, seed in enumerate(seeds):
+        assert_same_data(plain_stream(random.Random(seed), inputs, center, noise), fast, j=i)
+
+
+def test_noise_scales_the_same_draws_and_zero_is_clean_xor():
+    tutorial, clean, loud = (make_data([5], 2, False, noise) for noise in (0.1, 0.0, 0.3))
+    assert_same_data(make_data([5], 2, False), tutorial)  # the default is the tutorial's 0.1
+    bits = clean.train_x[0]
+    assert set(np.unique(bits)) == {0.0, 1.0} and np.array_equal(clean.train_y[0], bits.sum(axis=-1) % 2)
+    # the same random() values, scaled: (x - bits) / noise agrees across amplitudes
+    assert np.allclose((loud.train_x - bits) / 0.3, (tutorial.train_x - bits) / 0.1, rtol=0, atol=1e-13)
+    assert (loud.train_x - bits).max() > 0.2
+
+
+@pytest.mark.parametrize("batch_size, count, last", [(1, 5000, 1), (7, 715, 2), (10, 500, 10), (50, 100, 50),
+                                                     (500, 10, 500)])
+def test_training_examples_are_cut_in_order_into_batches_of_b(batch_size, count, last):
+    d = make_data([3, 4], 3)
+    x, y = d.train_examples()
+    assert x.shape == (2, 5000, 3) and y.shape == (2, 5000)
+    assert np.array_equal(x[:, :10], d.train_x[:, 0]) and np.array_equal(y[:, -10:], d.train_y[:, -1])
+    batches = list(train_batches(x, y, batch_size))
+    assert len(batches) == count == RunConfig(batch_size=batch_size).train_batches
+    assert [bx.shape[1] for bx, _ in batches] == [batch_size] * (count - 1) + [last]
+    assert all(bx.shape[0] == 2 and by.shape == bx.shape[:2] for bx, by in batches)
+    assert np.array_equal(np.concatenate([bx for bx, _ in batches], axis=1), x)
+    assert np.array_equal(np.concatenate([by for _, by in batches], axis=1), y)
+    assert batch_bounds(batch_size)[-1] == (5000 - last, 5000)
+
+
+@pytest.mark.parametrize("batch_size, count, last", [(1, 50, 4900), (7, 8, 700), (10, 5, 400), (49, 2, 100),
+                                                     (50, 1, 0), (500, 1, 0)])
+def test_logged_batches_are_every_hundredth_batch_of_the_epoch(batch_size, count, last):
+    """The tutorial's `batch_idx % 100 == 0`: ceil(S / 100) losses per epoch."""
+    c = RunConfig(batch_size=batch_size)
+    got = logged_batches(c)
+    assert len(got) == count == math.ceil(c.train_batches / 100) and got[-1] == last
+    assert got == tuple(i for i in range(c.train_batches) if i % 100 == 0)
+    assert logged_batches(RunConfig()) == LOGGED_BATCHES == (0, 100, 200, 300, 400)

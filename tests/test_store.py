@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 import sqlite3
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -200,3 +203,33 @@ def test_a_store_from_before_those_columns_gains_them_and_keeps_its_runs(tmp_pat
     assert runner.trained == 1  # the old run was reused
     db = sqlite3.connect(tmp_path / "runs.sqlite")
     assert dict(db.execute("SELECT seed, cpu_capability IS NULL FROM runs")) == {0: 1, 1: 0}
+
+
+# A store written by xorlab before the knobs (optimizer, batch size, noise, ...) existed:
+# runs.sqlite of `Store.run` for these configs on the classic engine, made with that code.
+BEFORE_KNOBS = Path(__file__).parent / "fixtures" / "store" / "before_knobs.sqlite"
+BEFORE_KNOBS_CONFIGS = [RunConfig(seed=0, epochs=2), RunConfig(seed=1, epochs=2),
+                        RunConfig(seed=3, epochs=2, activation="tanh", center=True, lr=0.1, dtype="float64")]
+
+
+def test_a_store_from_before_the_knobs_is_reused_without_training(tmp_path):
+    path = tmp_path / "runs.sqlite"
+    shutil.copy(BEFORE_KNOBS, path)
+    runner = CountingRunner()
+    with Store(path, runner=runner) as store:
+        results = store.run(BEFORE_KNOBS_CONFIGS, engine="classic")
+        assert runner.trained == 0 and len(store) == 3
+        assert [r.config for r in results] == BEFORE_KNOBS_CONFIGS  # old rows read back with the defaults
+        assert all(r.config.knobs() == {} and r.train_loss.shape == (2, 5) for r in results)
+        # the stored numbers are the ones classic trains now (float64; within rounding, as
+        # the fixture may come from another CPU): the tutorial's path is unchanged
+        again = classic.train_run(BEFORE_KNOBS_CONFIGS[2])
+        assert again.final_correct == results[2].final_correct
+        assert all(np.allclose(again.params[k], results[2].params[k], rtol=1e-9, atol=0) for k in again.params)
+        # a knob set away from its default is another run, trained and stored beside them
+        store.run([BEFORE_KNOBS_CONFIGS[0].replace(optimizer="adam")], engine="classic")
+        assert runner.trained == 1 and len(store) == 4
+    db = sqlite3.connect(path)
+    stored = [json.loads(c) for (c,) in db.execute("SELECT config FROM runs ORDER BY created, seed")]
+    assert [c.get("optimizer") for c in stored] == [None, None, None, "adam"]
+    db.close()

@@ -1,9 +1,11 @@
 import numpy as np
 import pytest
+import torch
+from torch import optim
 
 from xorlab.config import RunConfig
-from xorlab.model import build_model, initial_parameters, parameter_count
-from xorlab.engines.classic import train_run
+from xorlab.model import build_model, initial_parameters, parameter_count, seeded_parameters
+from xorlab.engines.classic import make_optimizer, train_run
 
 SHORT = dict(epochs=2)
 
@@ -67,3 +69,68 @@ def test_float64_model_starts_from_the_float32_weights():
 def test_a_linear_net_cannot_fit_xor():
     r = train_run(RunConfig(seed=2, activation="linear", lr=0.05, epochs=5))
     assert r.final_correct <= 0.8 * r.test_total  # an affine map gets at most 3 of XOR's 4 corners
+
+
+# --- the knobs: depth and optimizers --------------------------------------------------
+
+@pytest.mark.parametrize("layers", [1, 2, 3])
+@pytest.mark.parametrize("init", ["default", "uniform"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_seeded_parameters_replay_what_building_the_model_draws(layers, init, dtype):
+    for seed in (0, 7, 2**40):
+        c = RunConfig(seed=seed, inputs=3, hidden=4, init=init, layers=layers, dtype=dtype)
+        fast, built = seeded_parameters(c), initial_parameters(c)
+        assert list(fast) == list(built)
+        assert all(torch.equal(fast[k], built[k]) and fast[k].dtype == built[k].dtype for k in built)
+
+
+def test_deeper_nets_add_hidden_layers_named_in_order():
+    c = RunConfig(seed=2, inputs=3, hidden=4, layers=3)
+    shapes = {k: tuple(v.shape) for k, v in initial_parameters(c).items()}
+    assert shapes == {"dense1.weight": (4, 3), "dense1.bias": (4,), "dense2.weight": (4, 4), "dense2.bias": (4,),
+                      "dense3.weight": (4, 4), "dense3.bias": (4,), "dense4.weight": (1, 4), "dense4.bias": (1,)}
+    assert parameter_count(3, 4, 3) == sum(int(np.prod(s)) for s in shapes.values())
+    # Layer 1 draws first, as a script building its layers in order would: the same dense1 as one layer.
+    one = initial_parameters(c.replace(layers=1))
+    assert torch.equal(one["dense1.weight"], initial_parameters(c)["dense1.weight"])
+    model = build_model(c)
+    assert model(torch.zeros(5, 3)).shape == (5,)
+
+
+def test_a_deeper_net_trains_and_returns_every_layers_parameters():
+    r = train_run(RunConfig(seed=4, layers=2, hidden=3, **SHORT))
+    assert set(r.params) == {f"dense{i}.{p}" for i in (1, 2, 3) for p in ("weight", "bias")}
+    assert r.params["dense2.weight"].shape == (3, 3) and r.params["dense3.weight"].shape == (1, 3)
+
+
+@pytest.mark.parametrize("batch_size, logged", [(1, 50), (7, 8), (50, 1)])
+def test_train_loss_has_one_column_per_logged_batch(batch_size, logged):
+    r = train_run(RunConfig(seed=6, batch_size=batch_size, epochs=1))
+    assert r.train_loss.shape == (1, logged) and np.isfinite(r.train_loss).all()
+    assert r.test_total == 500  # the tutorial's test set whatever the batch size
+
+
+def make_optimizer_as_written(c, params):
+    """The optimizer lines a user would write for each setting."""
+    return {
+        "sgd": lambda: optim.SGD(params, lr=c.lr, weight_decay=c.weight_decay),
+        "momentum": lambda: optim.SGD(params, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay),
+        "nesterov": lambda: optim.SGD(params, lr=c.lr, momentum=c.momentum, nesterov=True, weight_decay=c.weight_decay),
+        "adam": lambda: optim.Adam(params, lr=c.lr, weight_decay=c.weight_decay),
+    }[c.optimizer]()
+
+
+@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "nesterov", "adam"])
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-3])
+def test_the_optimizer_is_torch_optims_with_the_runs_settings(optimizer, weight_decay):
+    c = RunConfig(optimizer=optimizer, weight_decay=weight_decay, lr=0.05,
+                  momentum=0.8 if optimizer in ("momentum", "nesterov") else 0.9)
+    got = make_optimizer(c, [torch.nn.Parameter(torch.zeros(2))])
+    want = make_optimizer_as_written(c, [torch.nn.Parameter(torch.zeros(2))])
+    assert type(got) is type(want) and got.defaults == want.defaults
+    assert got.defaults["foreach"] is None and not got.defaults.get("fused")  # torch's default implementation
+
+
+def test_the_tutorials_optimizer_is_its_own_line():
+    got = make_optimizer(RunConfig(), [torch.nn.Parameter(torch.zeros(2))])
+    assert got.defaults == optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.01).defaults

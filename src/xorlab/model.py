@@ -1,4 +1,5 @@
-"""The tutorial's network, generalised: Linear(N, H) -> activation -> Linear(H, 1) -> squeeze."""
+"""The tutorial's network, generalised: Linear(N, H) -> activation, then (for deeper
+nets) Linear(H, H) -> activation per further hidden layer, then Linear(H, 1) -> squeeze."""
 
 from __future__ import annotations
 
@@ -15,23 +16,38 @@ ACTIVATION_FNS = {name: a.torch_fn for name, a in REGISTRY.items()}
 TORCH_DTYPES = {"float32": torch.float32, "float64": torch.float64}
 
 
-class XorNet(nn.Module):
-    """Layer names follow the tutorial (`dense1`, `dense2`) so printed parameters match."""
+def layer_shapes(inputs: int, hidden: int, layers: int = 1) -> list[tuple[str, int, int]]:
+    """(name, fan_in, fan_out) of each Linear layer, in the order they are built: the
+    hidden layers `dense1` .. `dense{layers}`, then the output `dense{layers + 1}`."""
+    ins = [inputs] + [hidden] * layers
+    outs = [hidden] * layers + [1]
+    return [(f"dense{i + 1}", a, b) for i, (a, b) in enumerate(zip(ins, outs))]
 
-    def __init__(self, inputs: int = 2, hidden: int = 2, activation: str = "sigmoid"):
+
+class XorNet(nn.Module):
+    """Layer names follow the tutorial (`dense1`, `dense2`) so printed parameters match;
+    with more hidden layers the output layer is `dense{layers + 1}`."""
+
+    def __init__(self, inputs: int = 2, hidden: int = 2, activation: str = "sigmoid", layers: int = 1):
         super().__init__()
-        self.dense1 = nn.Linear(inputs, hidden)
-        self.dense2 = nn.Linear(hidden, 1)
+        # Built in order, so each layer draws its initial weights as a user's script would.
+        for name, fan_in, fan_out in layer_shapes(inputs, hidden, layers):
+            setattr(self, name, nn.Linear(fan_in, fan_out))
+        self.hidden_layers = [getattr(self, f"dense{i + 1}") for i in range(layers)]
+        self.output = getattr(self, f"dense{layers + 1}")
         self.activation = ACTIVATION_FNS[activation]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, N) -> (B,)
-        return torch.squeeze(self.dense2(self.activation(self.dense1(x))))
+        for layer in self.hidden_layers:
+            x = self.activation(layer(x))  # (B, H)
+        return torch.squeeze(self.output(x))
 
 
 def uniform_init_(model: XorNet) -> None:
-    """The tutorial's Experiment 2 lines: U(-1, 1) drawn after the default init, in this order."""
+    """The tutorial's Experiment 2 lines: U(-1, 1) drawn after the default init, over
+    every parameter in order (dense1.weight, dense1.bias, dense2.weight, ...)."""
     with torch.no_grad():
-        for p in (model.dense1.weight, model.dense1.bias, model.dense2.weight, model.dense2.bias):
+        for p in model.parameters():
             p.uniform_(-1.0, 1.0)
 
 
@@ -45,7 +61,7 @@ def build_model(config: RunConfig) -> XorNet:
     """
     if config.seed is not None:
         torch.manual_seed(config.seed)
-    model = XorNet(config.inputs, config.hidden, config.activation)
+    model = XorNet(config.inputs, config.hidden, config.activation, config.layers)
     if config.init == "uniform":
         uniform_init_(model)
     return model.to(TORCH_DTYPES[config.dtype])
@@ -69,7 +85,7 @@ def seeded_parameters(config: RunConfig) -> dict[str, torch.Tensor]:
     """
     g = torch.Generator().manual_seed(config.seed)
     params = {}
-    for layer, (fan_in, fan_out) in (("dense1", (config.inputs, config.hidden)), ("dense2", (config.hidden, 1))):
+    for layer, fan_in, fan_out in layer_shapes(config.inputs, config.hidden, config.layers):
         weight = torch.empty(fan_out, fan_in)
         nn.init.kaiming_uniform_(weight, a=math.sqrt(5), generator=g)
         bound = 1 / math.sqrt(fan_in)
@@ -81,5 +97,5 @@ def seeded_parameters(config: RunConfig) -> dict[str, torch.Tensor]:
     return {k: v.to(TORCH_DTYPES[config.dtype]) for k, v in params.items()}
 
 
-def parameter_count(inputs: int = 2, hidden: int = 2) -> int:
-    return sum(p.numel() for p in XorNet(inputs, hidden).parameters())
+def parameter_count(inputs: int = 2, hidden: int = 2, layers: int = 1) -> int:
+    return sum((fan_in + 1) * fan_out for _, fan_in, fan_out in layer_shapes(inputs, hidden, layers))

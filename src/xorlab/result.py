@@ -9,6 +9,7 @@ import numpy as np
 
 from .config import LOG_EVERY, TRAIN_BATCHES, RunConfig
 
+# The logged batches at the tutorial's batch size (config.logged_batches(c) for any run).
 LOGGED_BATCHES = tuple(range(0, TRAIN_BATCHES, LOG_EVERY))  # 0, 100, 200, 300, 400
 
 
@@ -16,12 +17,14 @@ LOGGED_BATCHES = tuple(range(0, TRAIN_BATCHES, LOG_EVERY))  # 0, 100, 200, 300, 
 class RunResult:
     """One run's history and outcome.
 
-    train_loss (epochs, 5): the mini-batch loss at batches 0, 100, ..., 400 of each
-    epoch, before that batch's step (what the tutorial prints).
+    train_loss (epochs, L): the mini-batch loss at batches 0, 100, 200, ... of each
+    epoch, before that batch's step (what the tutorial prints); L =
+    len(config.logged_batches(c)), 5 at the tutorial's batch size of 10.
     test_loss (epochs,): mean of the 50 test-batch losses after each epoch.
     test_correct (epochs,): test points whose rounded output equals the rounded target.
     params: final parameters by name (`dense1.weight` (H, N), `dense1.bias` (H,),
-    `dense2.weight` (1, H), `dense2.bias` (1,)).
+    `dense2.weight` (1, H), `dense2.bias` (1,); with more hidden layers `dense2` and
+    `dense3` are (H, H), (H,) and the output layer is `dense{layers + 1}`).
     """
 
     config: RunConfig
@@ -76,6 +79,7 @@ class RunResult:
             "hidden": c.hidden,
             "epochs": c.epochs,
             "dtype": c.dtype,
+            **c.knobs(),  # only the knobs set away from the tutorial's values
             "engine": self.engine,
             "final_test_loss": _json_float(self.final_test_loss),
             "final_correct": self.final_correct,

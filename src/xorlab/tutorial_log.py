@@ -22,6 +22,6 @@ def test_block(test_loss: float, correct: int) -> str:
     )
 
 
-def epoch_text(epoch: int, losses, test_loss: float, correct: int) -> str:
+def epoch_text(epoch: int, losses, test_loss: float, correct: int, batch_size: int = BATCH_SIZE) -> str:
     """Everything the tutorial prints for one epoch, newline-terminated."""
-    return "\n".join(train_lines(epoch, losses)) + "\n" + test_block(test_loss, correct) + "\n"
+    return "\n".join(train_lines(epoch, losses, batch_size)) + "\n" + test_block(test_loss, correct) + "\n"

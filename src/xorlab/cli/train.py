@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
         print_preamble(config, data)
 
     def on_epoch(epoch, losses, test_loss, correct, _params):
-        sys.stdout.write(epoch_text(epoch, losses, test_loss, correct))
+        sys.stdout.write(epoch_text(epoch, losses, test_loss, correct, config.batch_size))
         sys.stdout.flush()
 
     result = train_run(config, on_epoch=on_epoch, data=data)

@@ -19,8 +19,8 @@ import math
 from dataclasses import dataclass
 from typing import Sequence
 
-from ..config import BATCH_SIZE, SAMPLE_BATCHES, TEST_BATCHES, TRAIN_BATCHES, ConfigError, RunConfig, \
-    available_memory_bytes
+from ..config import BATCH_SIZE, SAMPLE_BATCHES, TEST_BATCHES, TRAIN_EXAMPLES, ConfigError, RunConfig, \
+    available_memory_bytes, logged_batches
 
 # Bounds checked before anything is built: one command's runs (a million configs are
 # about a gigabyte of Python objects and an hour of training), and an experiment's
@@ -38,7 +38,6 @@ MAX_LANES = 1024
 # as much as MIN_LANES, which for the tutorial's nets is free (SIMD) but for a
 # 100,000-unit layer is minutes per epoch; the classic loop trains those.
 MAX_WEIGHTS = 10_000
-TRAIN_EXAMPLES = TRAIN_BATCHES * BATCH_SIZE  # 5,000, cut into batches of the run's batch size
 TEST_EXAMPLES = TEST_BATCHES * BATCH_SIZE  # 500: the tutorial's 50 test batches of 10, whatever B is
 TEST_BATCH = BATCH_SIZE
 SKIPPED_EXAMPLES = SAMPLE_BATCHES * BATCH_SIZE  # the sample batches the tutorial prints first
@@ -83,7 +82,7 @@ def weights(c: RunConfig) -> int:
 
 def logged(c: RunConfig) -> int:
     """Train losses logged per epoch: batches 0, 100, 200, ... of ceil(5000 / B)."""
-    return math.ceil(math.ceil(TRAIN_EXAMPLES / c.batch_size) / 100)
+    return len(logged_batches(c))
 
 
 def lane_bytes(c: RunConfig) -> int:

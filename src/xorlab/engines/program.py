@@ -22,9 +22,9 @@ import numpy as np
 from jax import lax
 
 from .. import activations
+from ..config import LOG_EVERY
 from .plan import Setting
 
-LOG_EVERY = 100  # the tutorial logs the loss of batches 0, 100, 200, ...
 # Adam's bias corrections, 1 - beta ** step, are exactly 1.0 in float64 long before
 # this many steps (0.999 ** 65536 ~ 3e-29), so a table this long covers every step.
 ADAM_TABLE = 1 << 16
