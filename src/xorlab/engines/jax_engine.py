@@ -16,6 +16,9 @@ Arrays, runs innermost: train x (E, N, R), y (E, R); a layer's weight (O, I, R).
 from __future__ import annotations
 
 import math
+import os
+import sys
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -32,11 +35,46 @@ NP_DTYPES = {"float32": np.float32, "float64": np.float64}
 PROGRESS_RUN_EPOCHS = 4096
 # Histories hold at most this many epochs: longer budgets train in several calls.
 MAX_SPAN = 128
+# XLA:CPU runs each op of a while loop's body as its own thunk (a dispatch per op per
+# step) unless the loop is "small"; this threshold makes every training loop small,
+# so it compiles into one kernel (benchmarks/README.md: ~5x at 1,000 runs).
+HOIST_FLAG = "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=1000000000000"
 # Per compile, so a notebook's own programs keep XLA's defaults: XLA:CPU's YNNPACK
 # fusions made a training step ~15x slower at 1,024 lanes (0.09 against 1.5 s an
 # epoch, side by side), so the elementwise loops are left to XLA's own emitter.
 COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "", "xla_cpu_experimental_xnn_fusion_type": ""}
 _COMPILED: dict[tuple, Callable] = {}  # (setting, span, lanes, device) -> executable
+
+
+def configure_process(devices: int | None = None) -> bool:
+    """Settings only a program that owns its process makes (the CLI, the test suite,
+    the benchmarks; never an import, so a notebook keeps its own): one XLA CPU device
+    per core, so lane blocks train on every core; XLA's small-while-loop hoisting, so
+    a training loop compiles into one kernel instead of a dispatch per op and step
+    (XLA reads both from XLA_FLAGS when JAX starts, for the whole process); and the
+    persistent compilation cache, so no program is compiled twice across processes.
+    Returns False (and changes nothing) once JAX is imported: too late for its flags."""
+    if "jax" in sys.modules:
+        return False
+    if devices is None:
+        devices = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_cpu_small_while_loop_byte_threshold" not in flags:
+        flags += f" {HOIST_FLAG}"
+    if "xla_force_host_platform_device_count" not in flags:
+        flags += f" --xla_force_host_platform_device_count={devices}"
+    os.environ["XLA_FLAGS"] = flags.strip()
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(cache_dir()))
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    return True
+
+
+def cache_dir() -> Path:
+    """Compiled programs, in the user's cache folder (e.g. ~/.cache/xorlab/jax on Linux)."""
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("xorlab")) / "jax"
 
 
 def x64(dtype: str):
@@ -63,7 +101,7 @@ def compiled(setting, span: int, args: tuple, device) -> Callable:
     lanes = args[3].shape[-1]
     key = (setting, span, lanes, device.id)
     if key not in _COMPILED:
-        fn = jax.jit(program.make_train(setting, span, plan.TEST_BATCH), device=device)
+        fn = jax.jit(program.make_train(setting, span, plan.TEST_BATCH))  # placed by its arguments
         _COMPILED[key] = fn.lower(*args).compile(compiler_options=COMPILER_OPTIONS)
     return _COMPILED[key]
 
