@@ -216,10 +216,3 @@ def validate_knobs(c: RunConfig) -> None:
     if not _is_number(c.weight_decay) or c.weight_decay < 0:
         raise ConfigError("weight_decay", f"must be a finite number >= 0 (got {c.weight_decay!r})")
 
-
-def check_fits_in_memory(c: RunConfig, runs: int = 1) -> None:
-    """Refuse sizes that cannot fit, before allocating anything: the planner's memory
-    model (engines/plan.py) for `runs` runs trained one at a time."""
-    from .engines.plan import check_fits
-
-    check_fits(c, runs, lanes=1)

@@ -10,7 +10,8 @@ import numpy as np
 import torch
 
 from .. import __version__, machine
-from ..config import ACTIVATIONS, DTYPES, INITS, RunConfig, check_fits_in_memory
+from ..config import ACTIVATIONS, DTYPES, INITS, RunConfig
+from ..engines.plan import check_fits_in_memory
 from ..tutorial_log import epoch_text
 from ..model import initial_parameters
 from ..engines.classic import run_data, train_run

@@ -130,6 +130,12 @@ def check_fits(c: RunConfig, runs: int = 1, lanes: int = MIN_LANES) -> None:
         )
 
 
+def check_fits_in_memory(c: RunConfig, runs: int = 1) -> None:
+    """Refuse sizes that cannot fit, before allocating anything: the memory model for
+    `runs` runs trained one at a time (the classic loop)."""
+    check_fits(c, runs, lanes=1)
+
+
 def plan(configs: Sequence[RunConfig], budget: int = DEFAULT_BUDGET, max_runs: int = DEFAULT_MAX_RUNS,
          engine: str = "jax") -> list[list[int]]:
     """Indices of configs cut into pieces that train independently (see the module doc).
