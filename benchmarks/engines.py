@@ -38,10 +38,8 @@ from xorlab.config import RunConfig
 from xorlab.engines import jax_engine, run_many
 what, runs, epochs, knobs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4])
 configs = [RunConfig(seed=s, epochs=epochs, **knobs) for s in range(runs)]
-if what != "first":
-    run_many([RunConfig(seed=0, epochs=epochs, **knobs)], engine="jax")  # compile (64 lanes)
-    if runs > 64:
-        run_many(configs[:runs // 2], engine="jax")  # and the block size of R runs
+if what != "first":  # compile (or load) the programs of R runs' blocks on every device first
+    run_many(configs if runs <= 1000 else configs[:runs // 2], engine="jax")
 t0 = time.perf_counter()
 if what == "train":
     piece = jax_engine.Piece(configs)

@@ -171,8 +171,10 @@ def block_data(configs: Sequence[RunConfig], dtype) -> tuple[np.ndarray, ...]:
             part = lanes[k:k + DECODE_CHUNK]
             xs, ys = np.empty((len(part), EXAMPLES, n)), np.empty((len(part), EXAMPLES))
             twister.decode_many(twister.seed_keys([configs[i].seed for i in part]), n, center, noise, xs, ys)
-            x[:, :, part] = xs[:, start:].transpose(1, 2, 0)
-            y[:, part] = ys[:, start:].T
+            # consecutive lanes (the usual case) as a slice: a strided copy, not a gather
+            lanes_at = slice(part[0], part[-1] + 1) if part[-1] - part[0] == len(part) - 1 else part
+            x[:, :, lanes_at] = xs[:, start:].transpose(1, 2, 0)
+            y[:, lanes_at] = ys[:, start:].T
     return x[: cut - start], y[: cut - start], x[cut - start:], y[cut - start:]
 
 

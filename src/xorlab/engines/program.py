@@ -35,12 +35,6 @@ ADAM_EPS = 1e-8
 # --- the network ---------------------------------------------------------------
 
 
-def layer_shapes(s: Setting) -> list[tuple[int, int]]:
-    """(out, in) of dense1 .. dense{layers+1}, as the model builds them."""
-    widths = [s.inputs] + [s.hidden] * s.layers + [1]
-    return [(widths[k + 1], widths[k]) for k in range(len(widths) - 1)]
-
-
 def dense(w, b, h):
     """w (O, I, R), b (O, R), h (..., I, R) -> (..., O, R): each run's own affine map."""
     return jnp.sum(w * h[..., None, :, :], axis=-2) + b
@@ -71,7 +65,7 @@ def loss_and_grads(s: Setting, params, x, y):
 # --- the optimizers: torch.optim's single-tensor steps, in their order -----------
 
 
-def sgd(s: Setting, p, g, state, hyper, t, adam_table):
+def sgd(s: Setting, p, g, state, hyper, t, table):
     """optim.SGD(lr, momentum, nesterov, weight_decay), `_single_tensor_sgd`."""
     lr, momentum, decay = hyper
     g = g + decay * p  # grad.add(param, alpha=weight_decay); 0 when there is none
@@ -82,7 +76,7 @@ def sgd(s: Setting, p, g, state, hyper, t, adam_table):
     return p - lr * g, state
 
 
-def adam(s: Setting, p, g, state, hyper, t, adam_table):
+def adam(s: Setting, p, g, state, hyper, t, table):
     """optim.Adam(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay), `_single_tensor_adam`
     (its bias corrections computed in float64 on the host, as Python does)."""
     lr, _, decay = hyper
@@ -92,8 +86,8 @@ def adam(s: Setting, p, g, state, hyper, t, adam_table):
     m = m + (1 - beta1) * (g - m)  # exp_avg.lerp_(grad, 1 - beta1): weight < 0.5
     v = v * beta2 + (1 - beta2) * g * g  # exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2)
     i = jnp.minimum(t, ADAM_TABLE - 1)
-    step_size = lr / adam_table[0, i]  # lr / bias_correction1
-    denom = jnp.sqrt(v) / adam_table[1, i] + ADAM_EPS
+    step_size = lr / table[0, i]  # lr / bias_correction1
+    denom = jnp.sqrt(v) / table[1, i] + ADAM_EPS
     return p + (-step_size) * m / denom, (m, v)  # param.addcdiv_(exp_avg, denom, value=-step_size)
 
 
@@ -116,6 +110,7 @@ def initial_state(s: Setting, params):
 
 
 def update(s: Setting, params, grads, state, hyper, t, table):
+    """Every parameter's step (its rule sees one parameter and its state at a time)."""
     rule = adam if s.optimizer == "adam" else sgd
     flat_p, tree = jax.tree.flatten(params)
     flat_g = jax.tree.leaves(grads)
