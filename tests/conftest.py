@@ -55,10 +55,17 @@ def run_cli(capsys):
     return run
 
 
+KNOB_FLAGS = ("--optimizer", "--momentum", "--batch-size", "--noise", "--weight-decay", "--layers")
+
+
 def oracle_argv_to_flags(argv: list[str]) -> list[str]:
-    """The oracle's positional arguments (SEED ACT INIT CENTER LR EPOCHS) as `xorlab train` flags."""
-    seed, act, init, center, lr, epochs = argv
+    """The oracle's positional arguments (SEED ACT INIT CENTER LR EPOCHS), and where
+    given tutorial_xor.py's knobs (OPTIMIZER MOMENTUM BATCH_SIZE NOISE WEIGHT_DECAY
+    LAYERS), as `xorlab train` flags."""
+    seed, act, init, center, lr, epochs = argv[:6]
     flags = ["--seed", seed, "--activation", act, "--init", init, "--lr", lr, "--epochs", epochs]
+    for flag, value in zip(KNOB_FLAGS, argv[6:]):
+        flags += [flag, value]
     return flags + (["--center"] if center == "center" else [])
 
 

@@ -35,6 +35,22 @@ def test_every_command_has_help_with_defaults_and_an_example():
         (["--hidden", "two"], "--hidden"),
         (["--seed", "-3"], "--seed"),
         (["--inputs", "100000000"], "--inputs"),
+        (["--optimizer", "rmsprop"], "--optimizer"),
+        (["--momentum", "1"], "--momentum"),
+        (["--momentum", "-0.1"], "--momentum"),
+        (["--momentum", "nan"], "--momentum"),
+        (["--momentum", "0.5"], "--momentum"),  # plain SGD has none
+        (["--optimizer", "adam", "--momentum", "0.5"], "--momentum"),
+        (["--batch-size", "0"], "--batch-size"),
+        (["--batch-size", "501"], "--batch-size"),
+        (["--batch-size", "2.5"], "--batch-size"),
+        (["--noise", "-0.1"], "--noise"),
+        (["--noise", "11"], "--noise"),
+        (["--noise", "inf"], "--noise"),
+        (["--weight-decay", "-1e-3"], "--weight-decay"),
+        (["--weight-decay", "nan"], "--weight-decay"),
+        (["--layers", "0"], "--layers"),
+        (["--layers", "4"], "--layers"),
     ],
 )
 def test_bad_input_is_one_line_exit_2_no_traceback(args, flag, run_cli):
@@ -43,6 +59,20 @@ def test_bad_input_is_one_line_exit_2_no_traceback(args, flag, run_cli):
     assert r.out == ""
     lines = r.err.strip().splitlines()
     assert len(lines) == 1 and flag in lines[0] and "Traceback" not in r.err
+
+
+@pytest.mark.parametrize("args, allowed", [
+    (["--momentum", "1.5"], "0 <= value < 1"),
+    (["--batch-size", "0"], "from 1 to 500"),
+    (["--noise", "20"], "from 0 to 10"),
+    (["--weight-decay", "-1"], ">= 0"),
+    (["--layers", "5"], "from 1 to 3"),
+    (["--optimizer", "lbfgs"], "sgd, momentum, nesterov, adam"),
+    (["--momentum", "0.5"], "momentum and nesterov optimizers only"),
+])
+def test_a_bad_knob_says_what_is_allowed(args, allowed, run_cli):
+    r = run_cli("train", "--seed", "1", *args)
+    assert r.code == 2 and allowed in r.err.replace("'", "")
 
 
 def test_invalid_choice_lists_the_allowed_values(run_cli):

@@ -144,3 +144,10 @@ def test_invalid_knobs_name_their_field(changes, field):
 def test_the_momentum_optimizers_take_any_momentum_in_range():
     assert RunConfig(optimizer="momentum", momentum=0.0).momentum == 0.0
     assert RunConfig(optimizer="nesterov", momentum=0.99).knobs() == {"optimizer": "nesterov", "momentum": 0.99}
+
+
+def test_a_deep_net_beyond_memory_is_refused_before_allocating():
+    with pytest.raises(ConfigError) as err:
+        check_fits_in_memory(RunConfig(hidden=10**7, layers=2))
+    assert err.value.field == "hidden" and "layers=2" in str(err.value)
+    check_fits_in_memory(RunConfig(hidden=64, layers=3))

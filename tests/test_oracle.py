@@ -114,6 +114,40 @@ def test_train_prints_what_the_tutorials_program_prints_here(argv, run_cli):
     assert len(log_lines(expected)) == 6 * int(argv[5])
 
 
+# tutorial_xor.py with each knob changed the way a user would write the change
+# (SEED ACT INIT CENTER LR EPOCHS, then OPTIMIZER MOMENTUM BATCH_SIZE NOISE WEIGHT_DECAY LAYERS).
+KNOB_CASES = [
+    ["3", "sigmoid", "default", "nocenter", "0.05", "1", "momentum", "0.9", "10", "0.1", "0", "1"],
+    ["4", "tanh", "default", "center", "0.02", "1", "nesterov", "0.5", "10", "0.1", "0", "1"],
+    ["5", "relu", "default", "center", "0.01", "1", "adam", "0.9", "10", "0.1", "0", "1"],
+    ["6", "sigmoid", "default", "nocenter", "0.01", "1", "sgd", "0.9", "1", "0.1", "0", "1"],
+    ["7", "tanh", "default", "center", "0.05", "1", "sgd", "0.9", "7", "0.1", "0", "1"],
+    ["8", "sigmoid", "default", "nocenter", "0.5", "1", "sgd", "0.9", "50", "0.1", "0", "1"],
+    ["9", "sigmoid", "default", "nocenter", "1.0", "1", "sgd", "0.9", "500", "0.1", "0", "1"],
+    ["10", "tanh", "default", "center", "0.05", "1", "sgd", "0.9", "10", "0", "0", "1"],
+    ["11", "sigmoid", "default", "nocenter", "0.05", "1", "sgd", "0.9", "10", "0.3", "0", "1"],
+    ["12", "sigmoid", "default", "nocenter", "0.05", "1", "sgd", "0.9", "10", "0.1", "0.001", "1"],
+    ["13", "tanh", "default", "center", "0.05", "1", "sgd", "0.9", "10", "0.1", "0", "2"],
+    ["14", "relu", "uniform", "center", "0.05", "1", "sgd", "0.9", "10", "0.1", "0", "3"],
+    ["15", "tanh", "default", "center", "0.01", "2", "adam", "0.9", "50", "0.3", "0.001", "2"],
+    ["16", "sigmoid", "uniform", "nocenter", "0.1", "2", "momentum", "0.8", "7", "0", "0.01", "3"],
+]
+
+
+@pytest.mark.parametrize("argv", KNOB_CASES, ids=lambda a: "-".join(a[6:]))
+def test_each_knob_prints_what_the_tutorials_program_prints_with_that_change(argv, run_cli):
+    """Byte for byte on this machine, as above; the train lines count examples in
+    batches of the run's size (`batch_idx * len(data)`)."""
+    expected = tutorial(argv)
+    flags = oracle_argv_to_flags(argv)
+    got = run_cli("train", *(["--verbose"] if argv[2] == "default" else []), *flags)
+    assert got.code == 0
+    assert (got.out if argv[2] == "default" else log_lines(got.out)) == \
+        (expected if argv[2] == "default" else log_lines(expected))
+    batches = -(-5000 // int(argv[8]))
+    assert len(log_lines(expected)) == int(argv[5]) * (-(-batches // 100) + 1)
+
+
 def test_verbose_states_the_torch_build_and_cpu_capability_on_stderr(run_cli):
     r = run_cli("train", "--verbose", "--seed", "1", "--epochs", "1")
     assert machine.describe() in r.err and "on this machine" in r.err

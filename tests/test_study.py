@@ -20,6 +20,8 @@ from xorlab.engines import classic
 from xorlab.experiments.base import Findings, Scale
 from xorlab.store import FILENAME, Store
 from xorlab.study import run_study, train_command
+from xorlab.cli import build_parser
+from xorlab.cli.train import config_from_args
 
 from conftest import FAKES, Tiny, install
 
@@ -90,6 +92,23 @@ def test_train_command_replays_the_stored_run(tmp_path, run_cli):
     assert r.code == 0
     expected = classic.train_run(config)
     assert json.loads(out.read_text())["final_correct"] == expected.final_correct
+
+
+@pytest.mark.parametrize("changes, flags", [
+    ({}, ""),
+    ({"optimizer": "adam"}, " --optimizer adam"),
+    ({"optimizer": "momentum"}, " --optimizer momentum"),
+    ({"optimizer": "nesterov", "momentum": 0.5}, " --optimizer nesterov --momentum 0.5"),
+    ({"batch_size": 50, "noise": 0}, " --batch-size 50 --noise 0.0"),
+    ({"weight_decay": 1e-05, "layers": 3}, " --weight-decay 1e-05 --layers 3"),
+    ({"optimizer": "sgd", "momentum": 0.9, "batch_size": 10, "noise": 0.1, "weight_decay": 0, "layers": 1}, ""),
+])
+def test_replay_lines_name_exactly_the_knobs_away_from_their_defaults(changes, flags):
+    config = RunConfig(seed=4, activation="tanh", lr=0.1, **changes)
+    line = train_command(config)
+    assert line == "xorlab train --seed 4 --activation tanh --lr 0.1" + flags
+    args = build_parser().parse_args(line.split()[1:])
+    assert config_from_args(args) == config  # the line is the run's config, read back by the CLI
 
 
 CHILD = """

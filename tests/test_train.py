@@ -3,7 +3,8 @@ import pytest
 import torch
 from torch import optim
 
-from xorlab.config import RunConfig
+from xorlab.config import ConfigError, RunConfig
+from xorlab.engines import plan, resolve, run_many
 from xorlab.model import build_model, initial_parameters, parameter_count, seeded_parameters
 from xorlab.engines.classic import make_optimizer, train_run
 
@@ -134,3 +135,15 @@ def test_the_optimizer_is_torch_optims_with_the_runs_settings(optimizer, weight_
 def test_the_tutorials_optimizer_is_its_own_line():
     got = make_optimizer(RunConfig(), [torch.nn.Parameter(torch.zeros(2))])
     assert got.defaults == optim.SGD([torch.nn.Parameter(torch.zeros(2))], lr=0.01).defaults
+
+
+@pytest.mark.parametrize("changes", [{"optimizer": "adam"}, {"optimizer": "nesterov", "momentum": 0.5},
+                                     {"batch_size": 50}, {"noise": 0.0}, {"weight_decay": 1e-3}, {"layers": 2}])
+@pytest.mark.parametrize("engine", ["auto", "jax", "classic"])
+def test_every_engine_trains_every_knob(changes, engine):
+    """(How closely they agree: tests/test_engine.py.)"""
+    c = RunConfig(seed=1, epochs=1, **changes)
+    assert plan.plan([c], engine=resolve(engine)) == [[0]]
+    [result] = run_many([c], engine=engine)
+    assert result.config == c and result.engine == resolve(engine)
+    assert result.train_loss.shape == (1, c.train_batches // 100 + (c.train_batches % 100 > 0))

@@ -45,7 +45,7 @@ SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     key TEXT PRIMARY KEY,          -- config key + engine + engine version
     config_key TEXT NOT NULL,
-    config TEXT NOT NULL,          -- RunConfig as JSON
+    config TEXT NOT NULL,          -- RunConfig as JSON (knobs at their defaults left out)
     seed INTEGER,
     engine TEXT NOT NULL,
     engine_version TEXT NOT NULL,
@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS runs (
     final_accuracy REAL NOT NULL,
     success INTEGER NOT NULL,
     layout TEXT NOT NULL,          -- JSON [name, dtype, shape, offset] of each array in `arrays`
-    arrays BLOB NOT NULL,          -- train_loss (epochs, 5), test_loss (epochs,),
+    arrays BLOB NOT NULL,          -- train_loss (epochs, L), test_loss (epochs,),
                                    -- test_correct (epochs,), then each final parameter
     created TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     host TEXT,                     -- where it ran (see PROVENANCE); NULL for runs of schema 1

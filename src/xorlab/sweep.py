@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from .config import RunConfig
+from .config import KNOB_DEFAULTS, MOMENTUM_OPTIMIZERS, RunConfig
 from .engines import resolve
 from .engines.plan import MAX_RUNS, plan
 from .executor import Executor, LocalExecutor, in_order
@@ -28,25 +28,38 @@ class Grid:
     epochs: tuple[int, ...] = (100,)
     seeds: tuple[int, ...] = tuple(range(10))
     dtype: str = "float32"
+    optimizer: tuple[str, ...] = ("sgd",)
+    momentum: tuple[float, ...] = (0.9,)
+    batch_size: tuple[int, ...] = (10,)
+    noise: tuple[float, ...] = (0.1,)
+    weight_decay: tuple[float, ...] = (0.0,)
+    layers: tuple[int, ...] = (1,)
 
     # The settings that make a grid cell (everything but the seed).
-    CELL = ("activation", "init", "center", "lr", "inputs", "hidden", "epochs")
+    CELL = ("activation", "init", "center", "lr", "inputs", "hidden", "epochs",
+            "optimizer", "momentum", "batch_size", "noise", "weight_decay", "layers")
+
+    def cells(self) -> list[dict]:
+        """Every combination of the settings, in order. Momentum is read by the momentum
+        optimizers only: the others take one cell at its default, not one per value."""
+        cells = []
+        for values in itertools.product(*(getattr(self, f) for f in self.CELL)):
+            cell = dict(zip(self.CELL, values))
+            if cell["optimizer"] not in MOMENTUM_OPTIMIZERS:
+                cell["momentum"] = KNOB_DEFAULTS["momentum"]
+            cells.append(cell)
+        return list({tuple(c.items()): c for c in cells}.values())
 
     def configs(self) -> list[RunConfig]:
         """One config per cell and seed; seeds vary fastest. Validates every value."""
-        cells = itertools.product(*(getattr(self, f) for f in self.CELL))
-        return [
-            RunConfig(**dict(zip(self.CELL, cell)), seed=seed, dtype=self.dtype)
-            for cell in cells
-            for seed in self.seeds
-        ]
+        return [RunConfig(**cell, seed=seed, dtype=self.dtype) for cell in self.cells() for seed in self.seeds]
 
     @property
     def size(self) -> int:
         n = len(self.seeds)
         for f in self.CELL:
             n *= len(getattr(self, f))
-        return n
+        return n  # at most len(configs()): momentum values collapse for the other optimizers
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from .config import BATCH_SIZE, TEST_BATCHES
-from .result import LOGGED_BATCHES
+from .config import BATCH_SIZE, LOG_EVERY, TEST_BATCHES
+from .data import batch_bounds
 
 
-def train_lines(epoch: int, losses) -> list[str]:
-    """'Train Epoch: E N\\tLoss: L' for batches 0, 100, ..., 400 (N counts examples)."""
+def train_lines(epoch: int, losses, batch_size: int = BATCH_SIZE) -> list[str]:
+    """'Train Epoch: E N\\tLoss: L' for batches 0, 100, 200, ... (N is the tutorial's
+    `batch_idx * len(data)`: the batch's index times its length)."""
+    bounds = batch_bounds(batch_size)
     return [
-        "Train Epoch: {} {}\tLoss: {:.4f}".format(epoch, batch * BATCH_SIZE, float(loss))
-        for batch, loss in zip(LOGGED_BATCHES, losses)
+        "Train Epoch: {} {}\tLoss: {:.4f}".format(epoch, i * (bounds[i][1] - bounds[i][0]), float(loss))
+        for i, loss in zip(range(0, len(bounds), LOG_EVERY), losses)
     ]
 
 

@@ -21,6 +21,29 @@ def positive_float(text: str) -> float:
     return value
 
 
+def float_in(low: float, high: float | None = None, below: bool = False):
+    """A finite number >= low, and <= high (< high where `below`)."""
+    if high is None:
+        rule = f"a finite number >= {low:g}"
+    elif below:
+        rule = f"a number with {low:g} <= value < {high:g}"
+    else:
+        rule = f"a number from {low:g} to {high:g}"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be {rule} (got {text!r})") from None
+        too_high = high is not None and (value >= high if below else value > high)
+        if not math.isfinite(value) or value < low or too_high:
+            raise argparse.ArgumentTypeError(f"must be {rule} (got {text!r})")
+        return value
+
+    parse.__name__ = rule
+    return parse
+
+
 def int_at_least(low: int, high: int | None = None):
     rule = f"an integer >= {low}" if high is None else f"an integer from {low} to {high:,}"
 

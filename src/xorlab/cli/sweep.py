@@ -18,6 +18,7 @@ from ..sweep import CENTER_VALUES, Grid, parse_seeds, run_chunks
 from ..progress import RunProgress
 from .options import UsageError, check_out_file, int_at_least, out_path, positive_float
 from .scheduler import add_cluster_options, executor_from_args
+from .train import add_knob_options
 
 SEEDS_FORM = "N means seeds 0 to N-1, A:B seeds A to B-1, with 0 <= A < B"
 
@@ -38,7 +39,8 @@ def add_parser(sub) -> None:
         "Each run can be replayed with 'xorlab train --seed S' and the same settings.",
         epilog="examples:\n  xorlab sweep --activation sigmoid tanh relu --seeds 1000 --out runs.jsonl\n"
         "  xorlab sweep --activation tanh --center centred --lr 0.01 0.1 1 --seeds 100:200\n"
-        "  xorlab sweep --inputs 3 --hidden 2 3 4 --epochs 300 --seeds 50 --quiet",
+        "  xorlab sweep --inputs 3 --hidden 2 3 4 --epochs 300 --seeds 50 --quiet\n"
+        "  xorlab sweep --optimizer sgd momentum adam --batch-size 10 50 --seeds 20 --engine classic",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--activation", nargs="+", choices=ACTIVATIONS, default=["sigmoid"],
@@ -53,6 +55,7 @@ def add_parser(sub) -> None:
     p.add_argument("--seeds", type=seeds_arg, default=parse_seeds("10"), metavar="N|A:B",
                    help="seeds 0..N-1, or A..B-1 (default: 10)")
     p.add_argument("--dtype", choices=DTYPES, default="float32", help="precision (default: float32)")
+    add_knob_options(p, nargs="+")  # each a list of values to try, like --lr
     p.add_argument("--engine", choices=ENGINES, default="auto",
                    help="classic: the one-run loop; jax: whole runs in one compiled program, "
                    "runs side by side; auto: jax (default: auto)")
@@ -67,7 +70,9 @@ def build_grid(args: argparse.Namespace) -> Grid:
     return Grid(activation=tuple(args.activation), init=tuple(args.init),
                 center=tuple(CENTER_VALUES[c] for c in args.center), lr=tuple(args.lr),
                 inputs=tuple(args.inputs), hidden=tuple(args.hidden), epochs=tuple(args.epochs),
-                seeds=tuple(args.seeds), dtype=args.dtype)
+                seeds=tuple(args.seeds), dtype=args.dtype, optimizer=tuple(args.optimizer),
+                momentum=tuple(args.momentum), batch_size=tuple(args.batch_size), noise=tuple(args.noise),
+                weight_decay=tuple(args.weight_decay), layers=tuple(args.layers))
 
 
 def summary_table(results, grid: Grid) -> Table:
