@@ -66,10 +66,6 @@ def group_key(c: RunConfig) -> tuple:
     return (setting(c), c.epochs)
 
 
-def _sort_key(c: RunConfig) -> tuple:
-    s = setting(c)
-    return (s.dtype, s.inputs, s.hidden, s.layers, s.activation, s.optimizer, s.batch_size, c.epochs)
-
 
 def itemsize(c: RunConfig) -> int:
     return 4 if c.dtype == "float32" else 8
@@ -125,7 +121,7 @@ def check_fits(c: RunConfig, runs: int = 1, lanes: int = MIN_LANES) -> None:
             "inputs" if c.inputs * 4 >= c.hidden else "hidden")
         raise ConfigError(
             field,
-            f"epochs={c.epochs}, inputs={c.inputs}, hidden={c.hidden} needs about {need / 2**30:.1f} GiB, "
+            f"epochs={c.epochs}, inputs={c.inputs}, hidden={c.hidden}, layers={c.layers} needs about {need / 2**30:.1f} GiB, "
             f"more than the {have / 2**30:.1f} GiB available",
         )
 
@@ -140,14 +136,18 @@ def plan(configs: Sequence[RunConfig], budget: int = DEFAULT_BUDGET, max_runs: i
          engine: str = "jax") -> list[list[int]]:
     """Indices of configs cut into pieces that train independently (see the module doc).
 
-    Runs are ordered by group, keeping the given order within each; a piece grows while
+    Runs are ordered by group, groups in the order they first appear and runs in the
+    given order within each; a piece grows while
     it stays within `budget` bytes and `max_runs` runs (a piece always takes at least
     one run). Raises ConfigError if a single run cannot fit in the memory available,
     or (engine "jax") a network is too wide for it.
     """
     if max_runs < 1:
         raise ValueError("max_runs must be at least 1")
-    order = sorted(range(len(configs)), key=lambda i: _sort_key(configs[i]))
+    first: dict[tuple, int] = {}  # groups in the order they first appear (a sweep's grid order)
+    for i, c in enumerate(configs):
+        first.setdefault(group_key(c), i)
+    order = sorted(range(len(configs)), key=lambda i: first[group_key(configs[i])])
     pieces: list[list[int]] = []
     for i in order:
         c = configs[i]
