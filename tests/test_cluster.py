@@ -191,7 +191,7 @@ def test_a_study_on_the_cluster_resumes_and_reports_like_a_local_one(local_clust
     with DaskExecutor(local_cluster, task_runs=4) as ex:
         again = run_study(tmp_path, scale, names=["tiny"], executor=ex)
         assert ex.tasks == 0  # everything came from the store
-    assert trained == 3  # 12 runs, tasks of 4
+    assert trained == 4  # 12 runs: two programs (sigmoid, tanh) of 6, tasks of at most 4
     fresh = Tiny().run(Lab(), scale)  # trained here on the default engine, no store
     for study in (first, local, again):
         [section] = study.sections

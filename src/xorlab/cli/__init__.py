@@ -15,7 +15,6 @@ from typing import Sequence
 
 from .. import __version__
 from ..config import FIELD_FLAGS, ConfigError
-from ..engines.jax_engine import configure_process
 from ..executor import ClusterError
 from ..store import StoreError
 from . import experiment, quiz, serve, study, sweep, train
@@ -141,6 +140,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("xorlab: error: standard output is closed; redirect it to a file or to "
                   "/dev/null instead", file=sys.stderr)
         return 2
+    from ..engines.jax_engine import configure_process
+
     configure_process()  # xorlab owns this process: both cores, the compilation cache
     stdout, sys.stdout = sys.stdout, GuardedOutput(sys.stdout)
     args = None
