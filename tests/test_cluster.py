@@ -23,10 +23,11 @@ import distributed  # the test extra installs it, as the cluster extra does
 import numpy as np
 import pytest
 
-from xorlab.cluster import DaskExecutor, check_workers, train_task, versions
+from xorlab.cluster import ClusterError, DaskExecutor, check_workers, train_task, versions
 from xorlab.config import RunConfig
 from xorlab.engines import run_many
-from xorlab.executor import ClusterError, LocalExecutor, provenance
+from xorlab.executor import LocalExecutor
+from xorlab.machine import provenance
 from xorlab.experiments.base import Experiment, Findings, Lab, Scale
 from xorlab.store import FILENAME, Store
 

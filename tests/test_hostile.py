@@ -44,7 +44,7 @@ def no_training(monkeypatch):
     def refuse(*args, **kw):
         raise AssertionError("a run was trained")
 
-    for target in ("xorlab.engines.classic.train_run", "xorlab.cli.train.train_run",
+    for target in ("xorlab.engines.classic.train_run", "xorlab.tutorial_log.train_run",
                    "xorlab.cli.sweep.run_chunks"):
         monkeypatch.setattr(target, refuse)
 

@@ -128,3 +128,21 @@ def test_importing_the_library_leaves_the_matplotlib_backend_alone():
             "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot loaded'\n")
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_save_writes_png_and_svg_cropped_to_the_drawing(tmp_path):
+    from PIL import Image
+
+    from xorlab import plots
+
+    fig, axes = plots.new_figure(2)
+    axes[0, 0].plot([0, 1], [1, 0])
+    axes[0, 1].set_ylabel("a label that needs room")
+    paths = plots.save(fig, tmp_path / "two")
+    assert [p.name for p in paths] == ["two.png", "two.svg"]
+    assert "<svg" in paths[1].read_text()[:500]
+    # The box is the drawing's tight box plus the usual pad, at the saving dpi.
+    with Image.open(paths[0]) as png:
+        width, height = png.size
+    assert abs(width - round(fig.get_tightbbox().padded(0.1).width * plots.SAVE_DPI)) <= 2
+    assert width < fig.get_figwidth() * plots.SAVE_DPI + 30 and height > 100

@@ -12,6 +12,7 @@ from conftest import FAKES, Tiny, install
 from xorlab import __version__, machine
 from xorlab.experiments.base import Findings, Scale
 from xorlab.report import write_report
+from xorlab.report.text import FOLD_ROWS, GLANCE_TITLE
 from xorlab.study import run_study
 
 CHROMIUM = "/usr/bin/chromium"
@@ -30,8 +31,9 @@ class Wide(Tiny):
     def run(self, lab, scale):
         row = {f"a_rather_long_column_name_{i}": 1234567.891 * i for i in range(24)}
         row.update({"success_rate": 0.71, "ci_low": 0.61, "ci_high": 0.79})
-        return Findings(answer="`xorlab train --seed 0 " + "--a-very-long-option-value" * 8 + "`.",
-                        tables={"wide": [row, row]})
+        long = [{"seed": i, "final_accuracy": i / 20} for i in range(FOLD_ROWS + 5)]
+        return Findings(answer="`xorlab train --seed 0 " + "--a-very-long-option-value" * 8 + "`. A second sentence.",
+                        tables={"wide": [row, row], "long": long})
 
 
 SECTIONS = {**FAKES, "wide": Wide()}
@@ -162,7 +164,7 @@ def test_reproduction_is_stated_exactly(page, study):
 def test_markdown_has_the_same_sections_and_figures_that_exist(study):
     md = (study.out_dir / "report.md").read_text()
     headings = re.findall(r"^## (.+)$", md, flags=re.M)
-    assert headings == [SECTIONS[n].title for n in ORDER] + ["How to reproduce"]
+    assert headings == [GLANCE_TITLE] + [SECTIONS[n].title for n in ORDER] + ["How to reproduce"]
     links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", md)
     assert len(links) == 3 and all((study.out_dir / link).is_file() for link in links)
     for n in ORDER:
@@ -190,3 +192,39 @@ def test_seed_ranges_are_compact_and_exact():
     assert seed_ranges([0, 1, 2, 42]) == "0–2, 42"
     assert seed_ranges([5]) == "5"
     assert seed_ranges([0, 2, 3, 9, 10]) == "0, 2–3, 9–10"
+
+
+def test_the_report_opens_with_the_answers_at_a_glance(page, study):
+    assert page.locator("h2").first.inner_text() == GLANCE_TITLE
+    rows = page.locator("#glance tbody tr")
+    assert rows.count() == len(ORDER)
+    links = page.locator("#glance tbody a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    assert links == [f"#{n}" for n in ORDER]
+    cells = [rows.nth(i).locator("td").all_inner_texts() for i in range(len(ORDER))]
+    assert [c[1] for c in cells] == [SECTIONS[n].question for n in ORDER]
+    assert cells[0][2] == study.sections[0].findings.answer
+    assert cells[1][2] == "This experiment failed: RuntimeError: analysis exploded"
+    assert cells[3][2].endswith("value`.".replace("`", "")) and "second sentence" not in cells[3][2]
+
+
+def test_the_key_figure_follows_the_answer_and_long_tables_are_folded(page, study):
+    order = page.locator("#tiny").evaluate("s => [...s.children].map(e => e.tagName + (e.className ? '.' + e.className : ''))")
+    assert order.index("FIGURE") == order.index("P.answer") + 1 < order.index("H3", order.index("FIGURE"))
+    folded = page.locator("#wide details.table")
+    assert folded.count() == 1 and f"{FOLD_ROWS + 5} rows" in folded.locator("summary").inner_text()
+    assert not folded.evaluate("d => d.open")
+    assert page.locator("#wide > .scroll table").count() == 1  # the short table stays open
+    md = (study.out_dir / "report.md").read_text()
+    assert md.count("| 19 | ") == 1  # Markdown keeps the long table whole
+
+
+@pytest.mark.parametrize("answer, first", [
+    ("Tanh learns best: 71% of runs. Sigmoid is worst.", "Tanh learns best: 71% of runs."),
+    ("At lr 0.01 it learns, e.g. seed 42. Above 1 it diverges.", "At lr 0.01 it learns, e.g. seed 42."),
+    ("One sentence only", "One sentence only"),
+    ("N = 3 needs H = 3. `xorlab train` replays it.", "N = 3 needs H = 3."),
+])
+def test_a_headline_is_the_first_sentence(answer, first):
+    from xorlab.report.text import headline
+
+    assert headline(answer) == first

@@ -18,7 +18,7 @@ import pytest
 from xorlab.data import make_data
 from xorlab.engines import run_many
 from xorlab.serve.settings import INT_RANGES, MAX_WORK, PRESETS, Settings, parse
-from xorlab.study import train_command
+from xorlab.replay import train_command
 
 import httpx2 as httpx
 from starlette.testclient import TestClient

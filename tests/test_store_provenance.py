@@ -8,7 +8,7 @@ import numpy as np
 
 from xorlab.config import RunConfig
 from xorlab.engines import resolve, run_many
-from xorlab.executor import provenance
+from xorlab.machine import provenance
 from xorlab.store import FILENAME, SCHEMA, Store
 
 # The runs table of schema 1, before the provenance columns.
@@ -46,3 +46,15 @@ def test_a_store_of_schema_1_is_migrated_and_keeps_its_runs(tmp_path):
     np.testing.assert_array_equal(again.test_loss, old.test_loss)
     assert trained.config == new
     assert {(m["host"], m["runs"]) for m in machines} == {(None, 1), (provenance()["host"], 1)}
+
+
+def test_runs_put_without_provenance_are_stamped_with_this_machine(tmp_path):
+    # the playground trains through run_many, not an executor, and puts what it trained
+    results = run_many([RunConfig(seed=s, epochs=1) for s in range(2)])
+    assert not any("provenance" in r.extras for r in results)
+    with Store(tmp_path / FILENAME) as store:
+        store.put(results, resolve("auto"))
+        rows = store.db.execute("SELECT host, torch_version, cpu_capability FROM runs").fetchall()
+    where = provenance()
+    assert rows == [(where["host"], where["torch"], where["cpu_capability"])] * 2
+    assert all(r.extras["provenance"] == where for r in results)

@@ -18,8 +18,9 @@ import pytest
 from xorlab.config import RunConfig
 from xorlab.engines import classic
 from xorlab.experiments.base import Findings, Scale
+from xorlab.replay import train_command
 from xorlab.store import FILENAME, Store
-from xorlab.study import run_study, train_command
+from xorlab.study import run_study
 from xorlab.cli import build_parser
 from xorlab.cli.train import config_from_args
 
@@ -205,7 +206,7 @@ def test_a_second_study_reuses_finished_sections_without_redrawing_them(tmp_path
 
 
 def test_a_section_runs_again_when_what_made_it_changed(tmp_path, monkeypatch, count_writes):
-    import xorlab.study as study_module
+    import xorlab.manifest as manifest_module
 
     install(monkeypatch, "tiny", "centre")
     run_study(tmp_path, SCALE, engine="classic")
@@ -215,11 +216,11 @@ def test_a_section_runs_again_when_what_made_it_changed(tmp_path, monkeypatch, c
     assert count_writes == ["tiny"]
     run_study(tmp_path, Scale(seeds=3, epochs=1), engine="classic")  # another scale
     assert count_writes == ["tiny", "tiny", "centre"]
-    monkeypatch.setattr(study_module, "__version__", "0.0.0-other")  # another xorlab
+    monkeypatch.setattr(manifest_module, "__version__", "0.0.0-other")  # another xorlab
     run_study(tmp_path, Scale(seeds=3, epochs=1), engine="classic")
     assert count_writes[3:] == ["tiny", "centre"]
     (tmp_path / "centre" / "manifest.json").write_text("{not json")
-    monkeypatch.setattr(study_module, "__version__", "0.0.0-other")
+    monkeypatch.setattr(manifest_module, "__version__", "0.0.0-other")
     run_study(tmp_path, Scale(seeds=3, epochs=1), engine="classic")
     assert count_writes[5:] == ["centre"]
 
@@ -317,6 +318,14 @@ def test_progress_bar_counts_runs_and_stays_silent_when_quick():
     advance(3)
     bar.stop()
     assert "tiny" in out.getvalue() and "7/10" in out.getvalue()
+
+    fractions = io.StringIO()
+    bar = RunProgress(Console(file=fractions, width=100), delay_s=0)
+    advance = bar.task("parts", 4913)
+    for _ in range(300):  # an engine reporting 300 spans of a 4913-run piece
+        advance(4913 / 300)
+    bar.stop()
+    assert "4913/4913" in fractions.getvalue()
 
     quiet = io.StringIO()
     bar = RunProgress(Console(file=quiet, width=100), delay_s=60)

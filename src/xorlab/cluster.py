@@ -1,10 +1,10 @@
-"""Training on a Dask cluster: pieces of runs as tasks, results back to the client.
+"""Training on a Dask cluster: chunks of runs as tasks, results back to the client.
 
 `DaskExecutor(address)` connects to a running `dask scheduler`, checks that every
-worker has this client's xorlab and torch versions, and trains pieces of runs there:
-each piece is cut into tasks of at most `task_runs` runs (a run's numbers do not
+worker has this client's xorlab and torch versions, and trains chunks of runs there:
+each chunk is cut into tasks of at most `task_runs` runs (a run's numbers do not
 depend on which runs share its batch, so the cut changes no number), the tasks go to
-the workers, and the client reassembles each piece as its tasks complete. Dask
+the workers, and the client reassembles each chunk as its tasks complete. Dask
 reruns the tasks of a worker that dies; the client is the only writer of results.
 
 Importing this module does not import Dask; connecting does (`distributed`, the
@@ -19,10 +19,10 @@ from collections import defaultdict
 from concurrent.futures import CancelledError
 from typing import Iterator, Sequence
 
-from . import __version__
+from . import __version__, machine
 from .config import RunConfig
 from .engines import ProgressCallback, run_many
-from .executor import ClusterError, Piece, provenance, stamp
+from .executor import Chunk, stamp
 from .result import RunResult
 
 # An unreachable scheduler must fail fast (the CLI's promise: exit 2 within 10 s,
@@ -35,6 +35,11 @@ WORKERS_TIMEOUT_S = 30
 # benchmarks/cluster.py); 1024 runs of 100 epochs are a few seconds of compute, so Dask's share is far
 # under 1% and a 10,000-seed sweep still gives each of a few workers several tasks.
 TASK_RUNS = 1024
+
+
+class ClusterError(RuntimeError):
+    """A cluster that cannot be used (unreachable, no workers, other versions): one
+    line for the user, exit status 2."""
 
 
 def versions() -> dict[str, str]:
@@ -60,16 +65,16 @@ def train_task(configs: list[RunConfig], engine: str, expected: dict[str, str]) 
     start = time.perf_counter()
     results = run_many(configs, engine=engine)
     seconds = time.perf_counter() - start
-    return stamp(results, provenance()), seconds
+    return stamp(results, machine.provenance()), seconds
 
 
 def describe(v: dict[str, str]) -> str:
     return f"xorlab {v['xorlab']} and torch {v['torch']}"
 
 
-def split(piece: Piece, size: int) -> list[list[RunConfig]]:
-    """A piece as consecutive tasks of at most `size` runs."""
-    return [list(piece[start:start + size]) for start in range(0, len(piece), size)]
+def split(chunk: Chunk, size: int) -> list[list[RunConfig]]:
+    """A chunk as consecutive tasks of at most `size` runs."""
+    return [list(chunk[start:start + size]) for start in range(0, len(chunk), size)]
 
 
 def first_line(err: BaseException) -> str:
@@ -78,7 +83,7 @@ def first_line(err: BaseException) -> str:
 
 
 class DaskExecutor:
-    """Pieces trained on the workers of a Dask cluster (see the module docstring).
+    """Chunks trained on the workers of a Dask cluster (see the module docstring).
 
     After `map`, `tasks` and `compute_seconds` say how many tasks ran and the compute
     they reported (what the benchmark compares with the wall time).
@@ -101,17 +106,17 @@ class DaskExecutor:
             self.client.close()
             raise
 
-    def map(self, pieces: Sequence[Piece], engine: str,
+    def map(self, chunks: Sequence[Chunk], engine: str,
             on_progress: ProgressCallback | None = None) -> Iterator[tuple[int, list[RunResult]]]:
         from distributed import as_completed
 
         futures = {}
-        for i, piece in enumerate(pieces):
-            for t, part in enumerate(split(piece, self.task_runs)):
+        for i, chunk in enumerate(chunks):
+            for t, part in enumerate(split(chunk, self.task_runs)):
                 # pure=False: a random key; hashing thousands of configs for one buys nothing
                 future = self.client.submit(train_task, part, engine, self.versions, pure=False)
                 futures[future] = (i, t)
-        left = defaultdict(int)  # tasks still out, per piece
+        left = defaultdict(int)  # tasks still out, per chunk
         for i, _ in futures.values():
             left[i] += 1
         parts: dict[int, dict[int, list[RunResult]]] = defaultdict(dict)

@@ -38,7 +38,7 @@ LOG_EVERY = 100  # the tutorial prints the train loss when batch_idx % 100 == 0
 TRAIN_EXAMPLES = TRAIN_BATCHES * BATCH_SIZE  # 5,000, cut into batches of a run's batch_size
 
 # The `xorlab train` option that sets each field, in the order a replay line lists them:
-# the CLI names them in error messages, `study.train_command` writes replay lines with them.
+# the CLI names them in error messages, `replay.train_command` writes replay lines with them.
 FIELD_FLAGS = {
     "seed": "--seed",
     "activation": "--activation",

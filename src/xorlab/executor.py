@@ -1,48 +1,29 @@
-"""Executors: where pieces of work are trained, here or on a cluster.
+"""Executors: where chunks of work are trained, here or on a cluster.
 
-A piece is a list of configs that an engine trains in one `run_many` call; how the
-configs are cut into pieces is the caller's business (today the store's and the
-sweep's chunking). An executor trains pieces and yields `(piece index, results)` as
-each piece completes, in any order; the caller stays the only writer of what it
+A chunk is a list of configs that an engine trains in one `run_many` call; how the
+configs are cut into chunks is the caller's business (today the store's and the
+sweep's chunking). An executor trains chunks and yields `(chunk index, results)` as
+each chunk completes, in any order; the caller stays the only writer of what it
 keeps (the results store, JSON Lines), so a killed caller resumes from what it wrote.
 
-`LocalExecutor` trains the pieces one after the other in this process. The Dask
-executor (`xorlab.cluster`, imported only when a scheduler is given) sends them to
-the workers of a cluster. Every result carries its provenance in
-`extras["provenance"]`: the host, torch version and PyTorch CPU capability that
-produced it, because float rounding can differ between CPUs with different vector
-units.
+`LocalExecutor` trains the chunks one after the other in this process. The Dask
+executor (`xorlab.cluster`, chosen by the command line where it parses a scheduler
+address) sends them to the workers of a cluster. Every result carries its provenance
+in `extras["provenance"]` (`machine.provenance()` where it trained), because float
+rounding can differ between CPUs with different vector units.
 """
 
 from __future__ import annotations
 
-import os
-import socket
 from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
+from . import machine
 from .config import RunConfig
 from .engines import ProgressCallback, run_many
 from .result import RunResult
 
-Piece = Sequence[RunConfig]
+Chunk = Sequence[RunConfig]
 Runner = Callable[..., list[RunResult]]  # run_many's signature
-
-# Where a scheduler address may come from besides --scheduler.
-SCHEDULER_ENV = "XORLAB_SCHEDULER"
-
-
-class ClusterError(RuntimeError):
-    """A cluster that cannot be used (unreachable, no workers, other versions): one
-    line for the user, exit status 2."""
-
-
-def provenance() -> dict[str, str]:
-    """Where this process trains: host, torch version, the CPU capability PyTorch's
-    kernels dispatch to (e.g. 'AVX512', 'AVX2': their float rounding can differ)."""
-    from . import machine
-
-    return {"host": socket.gethostname(), "torch": machine.torch_version(),
-            "cpu_capability": machine.cpu_capability()}
 
 
 def stamp(results: list[RunResult], where: dict[str, str]) -> list[RunResult]:
@@ -52,9 +33,9 @@ def stamp(results: list[RunResult], where: dict[str, str]) -> list[RunResult]:
 
 
 class Executor(Protocol):
-    def map(self, pieces: Sequence[Piece], engine: str,
+    def map(self, chunks: Sequence[Chunk], engine: str,
             on_progress: ProgressCallback | None = None) -> Iterator[tuple[int, list[RunResult]]]:
-        """Train every piece; yield (piece index, its results in piece order) as each
+        """Train every chunk; yield (chunk index, its results in chunk order) as each
         completes. `on_progress(n)` is called in this process as runs finish."""
         ...
 
@@ -62,17 +43,17 @@ class Executor(Protocol):
 
 
 class LocalExecutor:
-    """Pieces trained in order, in this process, by `runner` (default: `run_many`)."""
+    """Chunks trained in order, in this process, by `runner` (default: `run_many`)."""
 
     def __init__(self, runner: Runner | None = None):
         self.runner = runner or run_many
 
-    def map(self, pieces: Sequence[Piece], engine: str,
+    def map(self, chunks: Sequence[Chunk], engine: str,
             on_progress: ProgressCallback | None = None) -> Iterator[tuple[int, list[RunResult]]]:
         where = None
-        for i, piece in enumerate(pieces):
-            results = self.runner(list(piece), engine=engine, on_progress=on_progress)
-            where = where or provenance()
+        for i, chunk in enumerate(chunks):
+            results = self.runner(list(chunk), engine=engine, on_progress=on_progress)
+            where = where or machine.provenance()
             yield i, stamp(results, where)
 
     def close(self) -> None:
@@ -86,7 +67,7 @@ class LocalExecutor:
 
 
 def in_order(done: Iterable[tuple[int, list[RunResult]]]) -> Iterator[list[RunResult]]:
-    """Pieces' results in piece order, from (index, results) pairs in any order
+    """Chunks' results in chunk order, from (index, results) pairs in any order
     (holding back those that arrive early), so that a file written from them is the
     same whichever executor trained them."""
     waiting: dict[int, list[RunResult]] = {}
@@ -96,23 +77,3 @@ def in_order(done: Iterable[tuple[int, list[RunResult]]]) -> Iterator[list[RunRe
         while want in waiting:
             yield waiting.pop(want)
             want += 1
-
-
-def scheduler_address(given: str | None) -> str | None:
-    """The scheduler to use: --scheduler, else $XORLAB_SCHEDULER, else none (local).
-    An empty value means local too."""
-    address = given if given is not None else os.environ.get(SCHEDULER_ENV)
-    if address is None or not address.strip():
-        return None
-    return address.strip()
-
-
-def make_executor(scheduler: str | None = None, task_runs: int | None = None):
-    """A local executor, or a Dask one connected to `scheduler` (raises
-    `cluster.ClusterError` with a one-line reason when it cannot be used). Dask is
-    imported only here, only when a scheduler is given."""
-    if scheduler is None:
-        return LocalExecutor()
-    from .cluster import DaskExecutor
-
-    return DaskExecutor(scheduler, task_runs=task_runs)

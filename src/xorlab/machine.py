@@ -5,10 +5,13 @@ the environment variable ATEN_CPU_CAPABILITY overrides the choice), and their fl
 rounding differs. So a float32 run is reproducible digit for digit on the same machine
 with the same torch; on another CPU its losses may part in the last printed digit and,
 after many epochs, a test count by one or two. Everything that states a result
-(`xorlab train --verbose`, the stored runs, the report) states these two facts too.
+(`xorlab train --verbose`, the stored runs, the JSON lines, the report) states these
+two facts too, with the host: `provenance()` is the one record of them.
 """
 
 from __future__ import annotations
+
+import socket
 
 import torch
 
@@ -24,3 +27,10 @@ def cpu_capability() -> str:
 
 def describe() -> str:
     return f"torch {torch_version()}, CPU capability {cpu_capability()}"
+
+
+def provenance() -> dict[str, str]:
+    """Where this process trains: host, torch version, the CPU capability PyTorch's
+    kernels dispatch to (e.g. 'AVX512', 'AVX2': their float rounding can differ).
+    The same keys everywhere: stored runs, JSON lines, manifests, the report."""
+    return {"host": socket.gethostname(), "torch": torch_version(), "cpu_capability": cpu_capability()}

@@ -7,6 +7,7 @@ caller saves (`fig.savefig`) or embeds them.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import matplotlib
@@ -17,6 +18,7 @@ from matplotlib.figure import Figure
 from . import activations
 from .diagnosis import corners, forward
 from .config import TRAIN_BATCHES
+from .formatting import percent
 from .result import LOGGED_BATCHES, RunResult
 
 STYLE = {
@@ -49,6 +51,30 @@ def new_figure(ncols: int = 1, nrows: int = 1, width: float | None = None,
     for ax in axes.flat:
         _style_axes(ax)
     return fig, axes
+
+
+SAVE_DPI = 120
+FORMATS = ("png", "svg")
+
+
+def save(fig: Figure, stem: Path) -> list[Path]:
+    """Write `fig` as stem.png and stem.svg, cropped to what it draws.
+
+    The layout is computed once: one draw runs the constrained layout and measures the
+    tight box, then the layout is frozen and each format draws once more into that box.
+    (savefig(bbox_inches="tight") per format would run the layout four times, two draws
+    per format: the larger part of a study's figure time.)
+    """
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    canvas.draw()
+    box = fig.get_tightbbox(canvas.get_renderer()).padded(matplotlib.rcParams["savefig.pad_inches"])
+    fig.set_layout_engine("none")
+    paths = []
+    for ext in FORMATS:
+        path = stem.with_name(f"{stem.name}.{ext}")
+        fig.savefig(path, dpi=SAVE_DPI, bbox_inches=box)
+        paths.append(path)
+    return paths
 
 
 def _style_axes(ax) -> None:
@@ -172,7 +198,7 @@ def decision_maps(result: RunResult, title: str = "") -> Figure:
                       net["pre"][:, j].reshape(xx.shape), j, c.activation)
         _mark_corners(axes[0, 1 + j], cx, cy)
     fig.legend(*axes[0, 0].get_legend_handles_labels(), loc="outside lower center", ncols=3)
-    fig.suptitle(title or f"{c.activation}, seed {c.seed}: final test accuracy {100 * result.final_accuracy:.1f}%")
+    fig.suptitle(title or f"{c.activation}, seed {c.seed}: final test accuracy {percent(result.final_accuracy, 1)}")
     return fig
 
 

@@ -74,7 +74,7 @@ class RunProgress:
         fields = speed(bar.done - bar.stored, bar.total - bar.done, elapsed)
         if bar.task_id is None:
             bar.task_id = self._live().add_task(label, total=bar.total, **fields)
-        self._live().update(bar.task_id, total=bar.total, completed=bar.done, **fields)
+        self._live().update(bar.task_id, total=bar.total, completed=shown(bar.done), **fields)
 
     def stop(self) -> None:
         """Close the bars; a later task starts new ones below what was printed."""
@@ -82,6 +82,13 @@ class RunProgress:
             self._progress.stop()
             self._progress = None
         self._bars = {}
+
+
+def shown(done: float) -> float:
+    """Runs done as the bar shows them. Engines report fractions of a piece as it trains
+    (runs x epochs done / epochs), and a sum of float fractions can end a hair below the
+    whole (4912.999999999995 of 4913), which the bar would print as 4912/4913."""
+    return round(done, 6)
 
 
 def speed(trained: int, left: int, elapsed: float) -> dict[str, str]:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from .config import LOG_EVERY, TRAIN_BATCHES, RunConfig
+from .formatting import json_number
 
 # The logged batches at the tutorial's batch size (config.logged_batches(c) for any run).
 LOGGED_BATCHES = tuple(range(0, TRAIN_BATCHES, LOG_EVERY))  # 0, 100, 200, 300, 400
@@ -81,12 +81,12 @@ class RunResult:
             "dtype": c.dtype,
             **c.knobs(),  # only the knobs set away from the tutorial's values
             "engine": self.engine,
-            "final_test_loss": _json_float(self.final_test_loss),
+            "final_test_loss": json_number(self.final_test_loss),
             "final_correct": self.final_correct,
             "test_total": self.test_total,
             "final_accuracy": self.final_accuracy,
             "diverged": self.diverged,
-            "test_loss": [_json_float(v) for v in self.test_loss.tolist()],
+            "test_loss": [json_number(v) for v in self.test_loss.tolist()],
             "accuracy": self.accuracy.tolist(),
         }
 
@@ -105,7 +105,3 @@ class EpochSnapshot:
     test_loss: np.ndarray  # (R,) float64: mean test-batch loss after this epoch
     test_correct: np.ndarray  # (R,) int64
     params: tuple[dict[str, np.ndarray], ...]  # each run's parameters, named as RunResult.params
-
-
-def _json_float(v: float) -> float | None:
-    return v if math.isfinite(v) else None

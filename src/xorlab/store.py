@@ -26,6 +26,7 @@ from typing import Callable, Iterator, Sequence
 
 import numpy as np
 
+from . import machine
 from .config import RunConfig
 from .engines import ENGINE_VERSIONS, ProgressCallback, resolve, run_many
 from .executor import Executor, LocalExecutor
@@ -64,9 +65,9 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 """
 
-# Where each run was trained: a result's extras["provenance"] key -> its column. Float
-# rounding can differ between CPUs with different vector units, so a run's numbers
-# say which machine made them.
+# Where each run was trained: a `machine.provenance()` key (a result's
+# extras["provenance"]) -> its column. Float rounding can differ between CPUs with
+# different vector units, so a run's numbers say which machine made them.
 PROVENANCE = {"host": "host", "torch": "torch_version", "cpu_capability": "cpu_capability"}
 
 # Statements that bring a store of an older schema version up to this one.
@@ -193,7 +194,12 @@ class Store:
             return self.db.execute("SELECT COUNT(*) FROM runs").fetchone()[0]
 
     def put(self, results: Sequence[RunResult], engine: str) -> None:
-        """Store results trained by `engine` (resolved name) in one transaction."""
+        """Store results trained by `engine` (resolved name) in one transaction. A result
+        without provenance (trained here, outside an executor: the playground's) is
+        stamped with this machine's, so every stored run says where it was trained."""
+        here = machine.provenance()
+        for r in results:
+            r.extras.setdefault("provenance", here)
         with reporting(self.path), self.db:
             self.db.executemany(
                 "INSERT OR REPLACE INTO runs (key, config_key, config, seed, engine, engine_version, "
@@ -261,7 +267,7 @@ def row(r: RunResult, engine: str) -> tuple:
 
 
 def provenance_row(r: RunResult) -> tuple:
-    where = r.extras.get("provenance", {})
+    where = r.extras["provenance"]
     return tuple(where.get(k) for k in PROVENANCE)
 
 

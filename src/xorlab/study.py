@@ -4,43 +4,33 @@
 that raises is recorded with its error and the others still run. A Ctrl-C propagates
 after the store has committed every finished chunk, so the same command resumes.
 
-A finished section leaves `OUT/NAME/manifest.json` beside its files: what produced
-them (xorlab's version and a digest of its source, the scale, the engine and its
-version, PyTorch and the CPU capability, a digest of the runs' store keys), a digest of
-every file written, and the findings the report needs. A later study whose producer is
-the same, with every file intact, reuses the section instead of re-analysing and
-re-drawing it (figures cost seconds each), so a resumed study goes straight to the
-experiment that was interrupted.
+A finished section leaves a manifest beside its files (manifest.py), and a later study
+whose producer is the same, with every file intact, reuses the section instead of
+re-analysing and re-drawing it, so a resumed study goes straight to the experiment that
+was interrupted.
 """
 
 from __future__ import annotations
 
-import functools
-import hashlib
-import json
-import os
 import platform
 import time
 import traceback
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable, Sequence
 
 import torch
 
-from . import __version__, experiments, machine
-from .config import FIELD_FLAGS, RunConfig
+from . import __version__, experiments, machine, manifest
+from .config import RunConfig
 from .engines import ENGINE_VERSIONS, resolve
 from .executor import Executor
 from .experiments.base import Experiment, Findings, Lab, Scale, write_findings
 from .progress import RunProgress
+from .replay import train_command
 from .result import RunResult
-from .store import FILENAME, Store, StoreError, run_key
-
-DEFAULT_CONFIG = RunConfig()
-MANIFEST = "manifest.json"
-
+from .store import FILENAME, Store, StoreError
 
 class StoreLab(Lab):
     """A Lab whose runs come from the store; remembers every config it was asked for."""
@@ -86,9 +76,9 @@ class Study:
     engine_version: str
     started: str  # UTC, ISO 8601
     version: str = __version__
-    torch_version: str = field(default_factory=machine.torch_version)
+    # host, torch version and CPU capability (float32 digits depend on it)
+    provenance: dict[str, str] = field(default_factory=machine.provenance)
     torch_git: str = torch.version.git_version[:12]
-    cpu_capability: str = field(default_factory=machine.cpu_capability)  # float32 digits depend on it
     python_version: str = platform.python_version()
     store_file: str = FILENAME
     sections: list[Section] = field(default_factory=list)
@@ -98,19 +88,6 @@ class Study:
         return [s for s in self.sections if s.error is not None]
 
 
-def train_command(config: RunConfig) -> str:
-    """The `xorlab train` line that replays one run (only non-default options)."""
-    parts = ["xorlab train"]
-    for name, flag in FIELD_FLAGS.items():
-        value = getattr(config, name)
-        if isinstance(value, bool):  # a switch: present or not
-            if value:
-                parts.append(flag)
-        elif name == "seed" or value != getattr(DEFAULT_CONFIG, name):
-            parts.append(f"{flag} {value}")
-    return " ".join(parts)
-
-
 def new_study(out_dir: Path, scale: Scale, engine: str, command: str) -> Study:
     name = resolve(engine)
     return Study(out_dir=Path(out_dir), command=command, scale=scale, engine=name,
@@ -118,91 +95,30 @@ def new_study(out_dir: Path, scale: Scale, engine: str, command: str) -> Study:
                  started=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"))
 
 
-@functools.cache
-def source_digest() -> str:
-    """sha256 of every xorlab source file: a changed analysis or figure is another producer,
-    even where the version string was not bumped."""
-    root = Path(__file__).resolve().parent
-    h = hashlib.sha256()
-    for path in sorted(root.rglob("*.py")):
-        h.update(str(path.relative_to(root)).encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
+# What a manifest records of a section besides its findings (see manifest.py).
+RECORDED = ("title", "question", "figures", "runs", "seeds", "replay", "seconds")
 
 
-def producer(exp: Experiment, scale: Scale, engine: str) -> dict:
-    """What a section's outputs depend on besides its runs (engine: the resolved name).
-    The runs follow from these; their keys are recorded beside them too."""
-    return {"experiment": exp.name, "xorlab": __version__, "source": source_digest(),
-            "scale": asdict(scale), "engine": engine, "engine_version": ENGINE_VERSIONS[engine],
-            "torch": machine.torch_version(), "cpu_capability": machine.cpu_capability()}
-
-
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-def runs_digest(configs: Sequence[RunConfig], engine: str) -> str:
-    keys = sorted({run_key(c, engine) for c in configs})
-    return hashlib.sha256("\n".join(keys).encode()).hexdigest()
-
-
-def write_manifest(section: Section, written: Sequence[Path], made_by: dict, runs: str, out_dir: Path) -> None:
-    """The section's manifest, written last and atomically: a section interrupted while
-    writing its files has none, so it is run again."""
-    f = section.findings
-    record = {
-        "producer": made_by, "runs_digest": runs,
-        "files": {str(p.relative_to(out_dir)): file_digest(p) for p in written},
-        "section": {"title": section.title, "question": section.question, "figures": section.figures,
-                    "runs": section.runs, "seeds": section.seeds, "replay": section.replay,
-                    "seconds": section.seconds},
-        # NaN stays NaN here (Python's JSON dialect): the report reads these, not the CSVs.
-        "findings": {"answer": f.answer, "tables": f.tables, "numbers": f.numbers},
-    }
-    folder = out_dir / section.name
-    tmp = folder / (MANIFEST + ".tmp")
-    tmp.write_text(json.dumps(record, default=_plain))
-    os.replace(tmp, folder / MANIFEST)
-
-
-def _plain(value):
-    """numpy scalars and arrays as Python values, for the manifest."""
-    if hasattr(value, "tolist"):
-        return value.tolist()
-    raise TypeError(f"{type(value).__name__} cannot be recorded in a manifest")
-
-
-def reusable(exp: Experiment, made_by: dict, out_dir: Path) -> Section | None:
-    """The section recorded by an earlier study, if the same producer made it and every
-    file it wrote is unchanged; otherwise None."""
-    path = out_dir / exp.name / MANIFEST
-    try:
-        record = json.loads(path.read_text())
-        if record["producer"] != made_by:
-            return None
-        if any(not (out_dir / rel).is_file() or file_digest(out_dir / rel) != digest
-               for rel, digest in record["files"].items()):
-            return None
-        s, f = record["section"], record["findings"]
-        return Section(exp.name, s["title"], s["question"],
-                       findings=Findings(answer=f["answer"], tables=f["tables"], numbers=f["numbers"]),
-                       figures=s["figures"], runs=s["runs"], seeds=s["seeds"], replay=s["replay"],
-                       seconds=s["seconds"], reused=True)
-    except (OSError, ValueError, KeyError, TypeError):  # absent or unreadable: run the section
+def reused_section(name: str, made_by: dict, out_dir: Path) -> Section | None:
+    """The section an earlier study left complete and current (manifest.reusable), or None."""
+    found = manifest.reusable(name, made_by, out_dir)
+    if found is None:
         return None
+    recorded, findings = found
+    return Section(name, findings=findings, reused=True, **{k: recorded[k] for k in RECORDED})
 
 
 def run_section(exp: Experiment, store: Store, scale: Scale, out_dir: Path, engine: str = "auto",
                 progress: RunProgress | None = None, chunk_runs: int | None = None) -> Section:
     """Run one experiment on the store and write its findings under out_dir/NAME, unless
-    an earlier study left them complete and current (see `reusable`).
+    an earlier study left them complete and current (see manifest.py).
     An exception becomes the section's error; Ctrl-C is not caught."""
     out_dir = Path(out_dir)
-    made_by = producer(exp, scale, resolve(engine))
-    found = reusable(exp, made_by, out_dir)
+    made_by = manifest.producer(exp, scale, resolve(engine))
+    found = reused_section(exp.name, made_by, out_dir)
     if found is not None:
         return found
-    (out_dir / exp.name / MANIFEST).unlink(missing_ok=True)
+    manifest.forget(exp.name, out_dir)
     lab = StoreLab(store, engine, progress, label=exp.name, chunk_runs=chunk_runs)
     section = Section(exp.name, exp.title, exp.question)
     start = time.monotonic()
@@ -226,11 +142,17 @@ def run_section(exp: Experiment, store: Store, scale: Scale, out_dir: Path, engi
         section.seeds = sorted({c.seed for c in lab.configs})
         section.replay = train_command(lab.configs[0])
     if section.error is None:
-        try:
-            write_manifest(section, written, made_by, runs_digest(lab.configs, made_by["engine"]), out_dir)
-        except (TypeError, ValueError):  # findings JSON cannot hold: the section is simply run again
-            (out_dir / exp.name / (MANIFEST + ".tmp")).unlink(missing_ok=True)
+        manifest.write_manifest(exp.name, {k: getattr(section, k) for k in RECORDED}, section.findings,
+                                written, made_by, manifest.runs_digest(lab.configs, made_by["engine"]), out_dir)
     return section
+
+
+def run_experiment(name: str, out_dir: Path, scale: Scale, engine: str = "auto",
+                   progress: RunProgress | None = None, executor: Executor | None = None) -> Section:
+    """One experiment on the store in out_dir (`executor` trains; default: here)."""
+    out_dir = Path(out_dir)
+    with Store(out_dir / FILENAME, executor=executor) as store:
+        return run_section(experiments.get(name), store, scale, out_dir, engine, progress)
 
 
 def run_study(out_dir: Path, scale: Scale, engine: str = "auto", command: str = "xorlab study",

@@ -6,7 +6,7 @@ import itertools
 from dataclasses import dataclass
 from typing import Iterator, Sequence
 
-from .config import KNOB_DEFAULTS, MOMENTUM_OPTIMIZERS, RunConfig
+from .config import KNOB_DEFAULTS, MOMENTUM_OPTIMIZERS, ConfigError, RunConfig
 from .engines import resolve
 from .engines.plan import MAX_RUNS, plan
 from .executor import Executor, LocalExecutor, in_order
@@ -76,6 +76,17 @@ def parse_seeds(text: str) -> tuple[int, ...]:
     if b - a > MAX_RUNS:
         raise ValueError(f"at most {MAX_RUNS:,} seeds in one sweep (got {b - a:,})")
     return tuple(range(a, b))
+
+
+def plan_sweep(grid: Grid, engine: str = "auto") -> tuple[list[RunConfig], list[list[int]]]:
+    """The grid's configs and the planner's pieces of them (indices), before anything
+    trains: a grid larger than one sweep may hold, a bad value or a size that cannot
+    fit in memory is refused here (ConfigError naming the setting)."""
+    if grid.size > MAX_RUNS:
+        raise ConfigError("seed", f"the grid has {grid.size:,} runs, more than the {MAX_RUNS:,} "
+                          "one sweep may hold")
+    configs = grid.configs()  # validates every value
+    return configs, plan(configs, engine=resolve(engine))
 
 
 def run_chunks(configs: Sequence[RunConfig], engine: str = "auto", on_progress=None,

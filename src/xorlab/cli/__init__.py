@@ -15,7 +15,7 @@ from typing import Sequence
 
 from .. import __version__
 from ..config import FIELD_FLAGS, ConfigError
-from ..executor import ClusterError
+from ..cluster import ClusterError
 from ..store import StoreError
 from . import experiment, quiz, serve, study, sweep, train
 from .options import UsageError
@@ -149,33 +149,34 @@ def main(argv: Sequence[str] | None = None) -> int:
         check_top_options(argv)
         args = build_parser().parse_args(join_negative_values(argv))
         return int(args.func(args) or 0)
-    except UsageError as err:
-        print(err, file=sys.stderr)
-        return 2
-    except ConfigError as err:
-        print(config_error_message(args, err), file=sys.stderr)
-        return 2
-    except ClusterError as err:  # a cluster that failed mid-run (connecting is a UsageError)
-        print(f"xorlab: error: {err}", file=sys.stderr)
-        return 2
-    except StoreError as err:
-        print(f"{getattr(args, 'prog', 'xorlab')}: error: {err}", file=sys.stderr)
-        return 1
-    except StreamError as err:
+    except (UsageError, ConfigError, ClusterError, StoreError, StreamError, KeyboardInterrupt, OSError) as err:
+        return report_error(err, args, stdout)
+    finally:
+        sys.stdout = stdout
+
+
+def report_error(err: BaseException, args: argparse.Namespace | None, stdout) -> int:
+    """The one line on stderr, and the exit status, for what ended a command."""
+    prog = getattr(args, "prog", "xorlab")
+    if isinstance(err, UsageError):
+        message, code = str(err), 2
+    elif isinstance(err, ConfigError):
+        message, code = config_error_message(args, err), 2
+    elif isinstance(err, ClusterError):  # a cluster that failed mid-run (connecting is a UsageError)
+        message, code = f"xorlab: error: {err}", 2
+    elif isinstance(err, StoreError):
+        message, code = f"{prog}: error: {err}", 1
+    elif isinstance(err, StreamError):
         silence_stdout(stdout)
-        print(f"{getattr(args, 'prog', 'xorlab')}: error: cannot write to standard output ({err})",
-              file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("xorlab: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
+        message, code = f"{prog}: error: cannot write to standard output ({err})", 1
+    elif isinstance(err, KeyboardInterrupt):
+        message, code = "xorlab: interrupted", 130
+    elif isinstance(err, BrokenPipeError):
         # `xorlab train | head`: the reader left; say nothing more.
         sys.stderr.close()
         return 1
-    except OSError as err:  # a file that cannot be written: the disk is full, ...
+    else:  # an OSError: a file that cannot be written, the disk is full, ...
         what = f"cannot write {err.filename}" if err.filename else "input/output error"
-        print(f"{getattr(args, 'prog', 'xorlab')}: error: {what}: {err.strerror or err}", file=sys.stderr)
-        return 1
-    finally:
-        sys.stdout = stdout
+        message, code = f"{prog}: error: {what}: {err.strerror or err}", 1
+    print(message, file=sys.stderr)
+    return code

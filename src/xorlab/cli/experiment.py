@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 from pathlib import Path
+from typing import Callable, TypeVar
 
 from rich.console import Console
 from rich.markup import escape
@@ -19,6 +21,8 @@ from ..store import FILENAME, Store, StoreError
 from ..engines.plan import MAX_SEEDS
 from .options import UsageError, int_at_least, out_path
 from .scheduler import add_cluster_options, executor_from_args
+
+T = TypeVar("T")
 
 
 def add_scale_options(p: argparse.ArgumentParser, out_default: str) -> None:
@@ -95,6 +99,30 @@ def interrupted_message(prog: str, out: Path) -> str:
             "Run the same command again to resume.")
 
 
+def run_in_store(args: argparse.Namespace, work: Callable[..., T], progress=None, **more) -> T | None:
+    """`work(out, scale, engine, progress=..., executor=..., **more)` (a study function)
+    with the options' output folder (checked first), scale, engine and executor, and a
+    progress bar (default: a new one); None when interrupted by Ctrl-C, having said
+    what is kept."""
+    out = Path(args.out)
+    check_out_dir(args.prog, out)
+    # The study machinery (figures, statistics) loads only when a command needs it,
+    # so that `xorlab train` and `--help` start fast.
+    from ..progress import RunProgress
+
+    progress = RunProgress() if progress is None else progress
+    executor = executor_from_args(args)
+    try:
+        return work(out, scale_from_args(args), args.engine, progress=progress, executor=executor, **more)
+    except KeyboardInterrupt:
+        progress.stop()
+        print(interrupted_message(args.prog, out), file=sys.stderr)
+        return None
+    finally:
+        progress.stop()
+        executor.close()
+
+
 def add_parser(sub) -> None:
     names = experiments.names()
     p = sub.add_parser(
@@ -116,29 +144,15 @@ def run(args: argparse.Namespace) -> int:
     if args.name not in names:
         choices = f"choose from {', '.join(names)}" if names else "no experiments are installed"
         raise UsageError(f"{args.prog}: error: unknown experiment {args.name!r} ({choices})")
-    out = Path(args.out)
-    check_out_dir(args.prog, out)
-    # The study machinery (figures, statistics) loads only when a command needs it,
-    # so that `xorlab train` and `--help` start fast.
-    from ..progress import RunProgress
-    from ..study import run_section
+    from ..study import run_experiment
 
-    console, progress = Console(), RunProgress()
-    executor = executor_from_args(args)
-    try:
-        with Store(out / FILENAME, executor=executor) as store:
-            section = run_section(experiments.get(args.name), store, scale_from_args(args), out,
-                                  args.engine, progress)
-    except KeyboardInterrupt:
-        progress.stop()
-        print(interrupted_message(args.prog, out), file=sys.stderr)
+    section = run_in_store(args, functools.partial(run_experiment, args.name))
+    if section is None:
         return 130
-    finally:
-        progress.stop()
-        executor.close()
     if section.error is not None:
         print(f"{args.prog}: {args.name} failed: {section.error}", file=sys.stderr)
         return 1
+    console = Console()
     print_section(console, section)
-    console.print(f"Findings written to {out / args.name}/", highlight=False, soft_wrap=True)
+    console.print(f"Findings written to {Path(args.out) / args.name}/", highlight=False, soft_wrap=True)
     return 0

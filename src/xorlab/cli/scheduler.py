@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 
-from ..cluster import TASK_RUNS
-from ..executor import SCHEDULER_ENV, ClusterError, Executor, make_executor, scheduler_address
+from ..cluster import TASK_RUNS, ClusterError, DaskExecutor
+from ..executor import Executor, LocalExecutor
 from .options import UsageError, int_at_least
+
+# Where a scheduler address may come from besides --scheduler.
+SCHEDULER_ENV = "XORLAB_SCHEDULER"
 
 
 def add_cluster_options(p: argparse.ArgumentParser) -> None:
@@ -31,3 +35,21 @@ def executor_from_args(args: argparse.Namespace) -> Executor:
         return make_executor(address, args.task_runs)
     except ClusterError as err:
         raise UsageError(f"{args.prog}: error: {err}") from None
+
+
+def scheduler_address(given: str | None) -> str | None:
+    """The scheduler to use: --scheduler, else $XORLAB_SCHEDULER, else none (local).
+    An empty value means local too."""
+    address = given if given is not None else os.environ.get(SCHEDULER_ENV)
+    if address is None or not address.strip():
+        return None
+    return address.strip()
+
+
+def make_executor(scheduler: str | None = None, task_runs: int | None = None) -> Executor:
+    """A local executor, or a Dask one connected to `scheduler` (raises
+    `ClusterError` with a one-line reason when it cannot be used). Dask is imported
+    only by connecting, only when a scheduler is given."""
+    if scheduler is None:
+        return LocalExecutor()
+    return DaskExecutor(scheduler, task_runs=task_runs)

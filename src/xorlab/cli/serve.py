@@ -60,6 +60,23 @@ def warm_up() -> None:
     run_many([RunConfig(seed=0, epochs=1)])
 
 
+def announce_on_startup(server, store, open_page: bool) -> None:
+    """Once the server listens: print its address (the port may have been picked) and
+    open the page if asked."""
+    original_startup = server.startup
+
+    async def startup(sockets=None):
+        await original_startup(sockets=sockets)
+        if server.started:
+            host, port = server.servers[0].sockets[0].getsockname()[:2]
+            url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
+            print(f"xorlab playground: {url}  (results store: {store}; Ctrl-C stops)", flush=True)
+            if open_page:
+                webbrowser.open(url)
+
+    server.startup = startup
+
+
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -84,18 +101,7 @@ def run(args: argparse.Namespace) -> int:
     config = uvicorn.Config(create_app(store), host=args.host, port=args.port, log_level="warning",
                             timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
-    original_startup = server.startup
-
-    async def startup(sockets=None):
-        await original_startup(sockets=sockets)
-        if server.started:
-            host, port = server.servers[0].sockets[0].getsockname()[:2]
-            url = f"http://{'[' + host + ']' if ':' in host else host}:{port}/"
-            print(f"xorlab playground: {url}  (results store: {store}; Ctrl-C stops)", flush=True)
-            if args.open:
-                webbrowser.open(url)
-
-    server.startup = startup
+    announce_on_startup(server, store, args.open)
     try:
         server.run()
     except KeyboardInterrupt:  # uvicorn has shut down gracefully, then re-raises Ctrl-C

@@ -10,8 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from .experiment import add_scale_options, check_out_dir, interrupted_message, scale_from_args
-from .scheduler import executor_from_args
+from .experiment import add_scale_options, run_in_store, scale_from_args
 
 
 def add_parser(sub) -> None:
@@ -54,34 +53,24 @@ def section_line(s) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    check_out_dir(args.prog, out)
     from ..progress import RunProgress
     from ..report import write_report
     from ..study import run_study
 
     console, progress = Console(), RunProgress()
-    executor = executor_from_args(args)
 
     def on_section(s) -> None:
         progress.stop()  # the bar restarts below the line for the next experiment
         console.print(section_line(s), highlight=False, soft_wrap=True)
 
-    try:
-        study = run_study(out, scale_from_args(args), args.engine, command_line(args),
-                          progress=progress, on_section=on_section, executor=executor)
-    except KeyboardInterrupt:
-        progress.stop()
-        print(interrupted_message(args.prog, out), file=sys.stderr)
+    study = run_in_store(args, run_study, progress, command=command_line(args), on_section=on_section)
+    if study is None:
         return 130
-    finally:
-        progress.stop()
-        executor.close()
     try:
         html_path, md_path = write_report(study)
     except OSError as err:  # a full disk: no half-written report is left, and the runs are stored
         print(f"{args.prog}: error: cannot write {err.filename}: {err.strerror or err}; the runs are kept "
-              f"in {out / 'runs.sqlite'}: make room and run the same command again", file=sys.stderr)
+              f"in {Path(args.out) / 'runs.sqlite'}: make room and run the same command again", file=sys.stderr)
         return 1
     console.print(f"Report: {html_path} (Markdown: {md_path})", highlight=False, soft_wrap=True)
     if study.failed:

@@ -12,11 +12,10 @@ from rich.table import Table
 
 from ..config import ACTIVATIONS, DTYPES, INITS
 from ..engines import ENGINES
-from ..engines import resolve
-from ..engines.plan import MAX_RUNS, plan
-from ..sweep import CENTER_VALUES, Grid, parse_seeds, run_chunks
+from ..formatting import interval_text, percent
+from ..sweep import CENTER_VALUES, Grid, parse_seeds, plan_sweep, run_chunks
 from ..progress import RunProgress
-from .options import UsageError, check_out_file, int_at_least, out_path, positive_float
+from .options import check_out_file, int_at_least, out_path, positive_float
 from .scheduler import add_cluster_options, executor_from_args
 from .train import add_knob_options
 
@@ -85,9 +84,8 @@ def summary_table(results, grid: Grid) -> Table:
         table.add_column(col, justify="right")
     for r in success_rows(results, varying):
         cells = ["centred" if r[f] is True else "raw" if r[f] is False else str(r[f]) for f in varying]
-        table.add_row(*cells, str(r["runs"]), f"{100 * r['success_rate']:.1f}%",
-                      f"{100 * r['ci_low']:.1f}-{100 * r['ci_high']:.1f}%", f"{100 * r['mean_accuracy']:.1f}%",
-                      str(r["diverged"]))
+        table.add_row(*cells, str(r["runs"]), percent(r["success_rate"], 1),
+                      interval_text(r["ci_low"], r["ci_high"]), percent(r["mean_accuracy"], 1), str(r["diverged"]))
     return table
 
 
@@ -112,11 +110,7 @@ def write_lines(out, name: str | None, lines: list[str]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     grid = build_grid(args)
-    if grid.size > MAX_RUNS:
-        raise UsageError(f"{args.prog}: error: argument --seeds: the grid has {grid.size:,} runs, "
-                         f"more than the {MAX_RUNS:,} one sweep may hold (see '{args.prog} --help')")
-    configs = grid.configs()  # validates every value before anything runs
-    pieces = plan(configs, engine=resolve(args.engine))  # refuses what cannot fit in memory, before any output
+    configs, pieces = plan_sweep(grid, args.engine)  # refuses what cannot run, before any output
     err = Console(stderr=True)
     if args.out is not None:
         check_out_file(args.prog, args.out)

@@ -6,16 +6,13 @@ import argparse
 import json
 import sys
 
-import numpy as np
 import torch
 
 from .. import __version__, machine
 from ..config import ACTIVATIONS, DTYPES, INITS, MAX_BATCH_SIZE, MAX_LAYERS, MAX_NOISE, OPTIMIZERS, RunConfig
-from ..engines.plan import check_fits_in_memory
-from ..tutorial_log import epoch_text
-from ..model import initial_parameters
-from ..engines.classic import run_data, train_run
 from ..files import write_text_atomic
+from ..formatting import json_safe
+from ..tutorial_log import train_logged
 from .options import check_out_file, float_in, int_at_least, out_path, positive_float, seed
 
 DEFAULTS = RunConfig()
@@ -104,47 +101,29 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run, prog="xorlab train")
 
 
-def print_preamble(config: RunConfig, data) -> None:
-    """What the script prints before training: three sample batches, then the weights."""
-    for i in range(data.sample_x.shape[1]):
-        print((data.sample_x[0, i].astype(np.float32), data.sample_y[0, i].astype(np.float32)))
-    for p in initial_parameters(config).values():
-        print(torch.nn.Parameter(p))
-
-
 def run(args: argparse.Namespace) -> int:
     # The loop's tensors hold 10 examples: a second thread only adds synchronisation
     # (measured: 22 s instead of 29 s for the tutorial's run), and the numbers are the same.
     torch.set_num_threads(1)
     config = config_from_args(args)
-    check_fits_in_memory(config)
     if args.out is not None:
         check_out_file(args.prog, args.out)
-    data = run_data(config)
     if args.verbose:
         # on stderr: stdout stays, byte for byte, what the tutorial's script prints
         print(f"xorlab {__version__}, {machine.describe()}: {EXACTNESS}", file=sys.stderr)
-        print_preamble(config, data)
 
-    def on_epoch(epoch, losses, test_loss, correct, _params):
-        sys.stdout.write(epoch_text(epoch, losses, test_loss, correct, config.batch_size))
+    def write(text: str) -> None:
+        sys.stdout.write(text)
         sys.stdout.flush()
 
-    result = train_run(config, on_epoch=on_epoch, data=data)
+    result = train_logged(config, write, verbose=args.verbose)
     if args.out is not None:
         write_text_atomic(args.out, json.dumps(run_record(result), indent=1, allow_nan=False) + "\n")
     return 0
 
 
-def finite_or_none(values):
-    """Nested lists of floats with NaN and infinities as None: strict JSON has no NaN."""
-    if isinstance(values, list):
-        return [finite_or_none(v) for v in values]
-    return values if np.isfinite(values) else None
-
-
 def run_record(result) -> dict:
     """What `--out` writes: the summary, every logged train loss and the final parameters."""
     return {"config": result.config.to_dict(), **result.summary(),
-            "train_loss": finite_or_none(result.train_loss.tolist()),
-            "params": {k: finite_or_none(v.tolist()) for k, v in result.params.items()}}
+            "train_loss": json_safe(result.train_loss.tolist()),
+            "params": {k: json_safe(v.tolist()) for k, v in result.params.items()}}

@@ -12,14 +12,15 @@ from __future__ import annotations
 import csv
 import itertools
 import json
-import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
 
+from .. import plots
 from ..config import RunConfig
 from ..engines import run_many
+from ..formatting import json_safe
 from ..result import RunResult
 from . import budget
 
@@ -91,18 +92,6 @@ class Experiment(ABC):
     def run(self, lab: Lab, scale: Scale) -> Findings: ...
 
 
-def json_safe(value):
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {str(k): json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [json_safe(v) for v in value]
-    if hasattr(value, "tolist"):  # numpy scalars and arrays
-        return json_safe(value.tolist())
-    return value
-
-
 def write_findings(exp: Experiment, findings: Findings, out_dir: Path) -> list[Path]:
     """Write answer, numbers (JSON), tables (CSV) and figures (PNG + SVG) under out_dir/NAME."""
     folder = Path(out_dir) / exp.name
@@ -122,10 +111,7 @@ def write_findings(exp: Experiment, findings: Findings, out_dir: Path) -> list[P
                 writer.writerows(rows)
         written.append(path)
     for name, fig in findings.figures.items():
-        for ext in ("png", "svg"):
-            path = folder / f"{name}.{ext}"
-            fig.savefig(path, dpi=120, bbox_inches="tight")
-            written.append(path)
+        written += plots.save(fig, folder / name)
     return written
 
 

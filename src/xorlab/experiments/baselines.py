@@ -201,12 +201,12 @@ def boundary_figure(comparison: Comparison) -> Figure:
     for ax, name in zip(axes, SKLEARN_MODELS):
         model = fit(name, *train_points(data, 0), seed=seeds[0])
         acc = tutorial_accuracy(model.predict(x_test), y_test)
-        _draw_boundary(ax, np.round(model.predict(grid)), x_test, y_test, f"{name}\nseed {seeds[0]}: {100 * acc:.0f}%")
+        _draw_boundary(ax, np.round(model.predict(grid)), x_test, y_test, f"{name}\nseed {seeds[0]}: {percent(acc)}")
     for ax, (name, runs) in zip(axes[len(SKLEARN_MODELS):], comparison.runs.items()):
         i = _shown_run(runs)
         x_i, y_i = test_points(data, i)
         predicted = np.round(outputs(runs[i].params, grid, NETS[name]))
-        _draw_boundary(ax, predicted, x_i, y_i, f"{name}\nseed {seeds[i]}: {100 * runs[i].final_accuracy:.0f}%")
+        _draw_boundary(ax, predicted, x_i, y_i, f"{name}\nseed {seeds[i]}: {percent(runs[i].final_accuracy)}")
     for ax in axes[len(SKLEARN_MODELS) + len(comparison.runs):]:
         ax.set_visible(False)
     axes[0].legend(loc="upper right", fontsize=7)
@@ -253,19 +253,19 @@ def answer(rows: list[dict], curve: list[dict]) -> str:
     best_net = max((r for r in rows if r["kind"] == "network"), key=lambda r: r["success_rate"])
     verdict = "No linear model learns XOR" if best_linear["max_accuracy"] < 1 else "A linear model reached 100% here"
     net = (f"a hidden layer does the same: the {best_net['model']} reached 100% in "
-           f"{best_net['successes']}/{best_net['runs']} runs ({100 * best_net['mean_accuracy']:.0f}% mean)"
+           f"{best_net['successes']}/{best_net['runs']} runs ({percent(best_net['mean_accuracy'])} mean)"
            if best_net["successes"] else
-           f"no network with a hidden layer reached 100% at this budget (best mean {100 * best_net['mean_accuracy']:.0f}%)")
+           f"no network with a hidden layer reached 100% at this budget (best mean {percent(best_net['mean_accuracy'])})")
     return (
         f"{verdict}: over {best_linear['runs']} data sets the best any of them reached is "
-        f"{100 * best_linear['max_accuracy']:.0f}% (mean {_percents({r['model']: r['mean_accuracy'] for r in linear})}), "
+        f"{percent(best_linear['max_accuracy'])} (mean {_percents({r['model']: r['mean_accuracy'] for r in linear})}), "
         f"and with all {largest} training points they still average "
         f"{_percents({k: v for k, v in at_largest.items() if SKLEARN_MODELS[k] == 'linear'})}: "
         f"one straight boundary can separate at most 3 of XOR's 4 corners, so more data cannot help. "
-        f"The footnote's kernel SVM scores {100 * rbf['mean_accuracy']:.0f}% on average "
+        f"The footnote's kernel SVM scores {percent(rbf['mean_accuracy'])} on average "
         f"(100% on {rbf['successes']}/{rbf['runs']} data sets), because its kernel bends the boundary; "
         f"{net}, while the same net without its activation is affine "
-        f"({100 * m['linear net (2-2-1, no activation)']['mean_accuracy']:.0f}% mean). "
+        f"({percent(m['linear net (2-2-1, no activation)']['mean_accuracy'])} mean). "
         f"(The learning curve is a mean accuracy over {curve[0]['runs']} data sets per size, not a success "
         "rate: scikit-learn fits one model at a time and its fits vary little between data sets.)"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from .base import Experiment, Findings, Lab, Scale, grid
 from .settings_grid import Comparison, findings, pair_answer, pair_numbers, ranked
-from .init import ACTIVATIONS
+from .init import TUTORIAL_ACTIVATIONS
 
 
 class CenteringExperiment(Experiment):
@@ -15,7 +15,7 @@ class CenteringExperiment(Experiment):
 
     def run(self, lab: Lab, scale: Scale) -> Findings:
         # The raw cells are Experiment 2's cells: same configs, same seeds.
-        configs = grid(scale, activation=ACTIVATIONS, init=("default", "uniform"), center=(False, True))
+        configs = grid(scale, activation=TUTORIAL_ACTIVATIONS, init=("default", "uniform"), center=(False, True))
         comparison = Comparison(lab.run(configs), ("activation", "init", "center"))
         order = ranked(comparison.rows)
         answer = pair_answer(comparison, "center", False, True, "Centring the inputs (and targets) around 0")

@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .. import plots
+from ..formatting import percent
 from ..landscape import cyclic_order, loss, path_losses, permute_hidden
 from ..result import RunResult
 from . import baselines
@@ -93,7 +94,7 @@ def answer(rows: list[dict], path: dict, net: str, seed: int, solved: bool) -> s
             "does not rule out convexity")
     return (
         f"Multiple layers solve what linear models cannot: no linear model or linear net exceeded "
-        f"{100 * best_linear['max_accuracy']:.0f}% on any data set, {layers}. "
+        f"{percent(best_linear['max_accuracy'])} on any data set, {layers}. "
         f"For {which} of the {net}, seed {seed}, permuting its hidden units gives the same loss "
         f"({path['loss_start']:.4g} at both ends), {rise}."
     )

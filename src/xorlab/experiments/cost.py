@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from ..config import ACTIVATIONS, RunConfig
 from . import baselines, budget, lr, parity, termination
 from .base import Scale, grid
+from .init import TUTORIAL_ACTIVATIONS
 
 LR_BOUNDARIES = 4  # class boundaries of seed 42 (too slow | learns | stuck | unstable | diverges)
 
@@ -63,8 +64,8 @@ def experiment_configs(scale: Scale) -> dict[str, list[RunConfig]]:
     nets = baselines.net_configs(scale.seed_list(), scale.budget(100))
     return {
         "activation": grid(scale, activation=ACTIVATIONS),
-        "init": grid(scale, activation=ACTIVATIONS, init=("default", "uniform")),
-        "centering": grid(scale, activation=ACTIVATIONS, init=("default", "uniform"), center=(False, True)),
+        "init": grid(scale, activation=TUTORIAL_ACTIVATIONS, init=("default", "uniform")),
+        "centering": grid(scale, activation=TUTORIAL_ACTIVATIONS, init=("default", "uniform"), center=(False, True)),
         "termination": termination.configs(scale),
         "lr": lr_configs(scale),
         "parity": parity_configs(scale),

@@ -16,6 +16,7 @@ from matplotlib.figure import Figure  # not pyplot: no GUI backend, no global fi
 
 from .. import plots
 from ..config import RunConfig
+from ..formatting import percent
 from ..result import RunResult
 from ..stats import success_rows
 from . import budget
@@ -186,10 +187,6 @@ def longest_stretch(rows: list[dict], keep) -> list[dict]:
     return best
 
 
-def _pct(x: float) -> str:
-    return f"{100 * x:.0f}%"
-
-
 def _lr_span(rows: list[dict]) -> str:
     return f"at lr {rows[0]['lr']:g}" if len(rows) == 1 else f"from lr {rows[0]['lr']:g} to {rows[-1]['lr']:g}"
 
@@ -198,20 +195,20 @@ def context_text(sweep: list[dict], spans: list[dict], reliable: float = 0.9) ->
     """Seed 42's answer against the success rate over all seeds."""
     top_rate = max(row["success_rate"] for row in sweep)
     top = longest_stretch(sweep, lambda row: row["success_rate"] == top_rate)
-    text = (f"Over {sweep[0]['runs']} seeds per lr, the highest success rate, {_pct(top_rate)} "
-            f"[{_pct(top[0]['ci_low'])}, {_pct(top[0]['ci_high'])}], is reached {_lr_span(top)}")
+    text = (f"Over {sweep[0]['runs']} seeds per lr, the highest success rate, {percent(top_rate)} "
+            f"[{percent(top[0]['ci_low'])}, {percent(top[0]['ci_high'])}], is reached {_lr_span(top)}")
     good = longest_stretch(sweep, lambda row: row["success_rate"] >= reliable)
-    text += (f"; at least {_pct(reliable)} of seeds succeed {_lr_span(good)}." if good
-             else f"; no lr reaches {_pct(reliable)}.")
+    text += (f"; at least {percent(reliable)} of seeds succeed {_lr_span(good)}." if good
+             else f"; no lr reaches {percent(reliable)}.")
     learns = [s for s in spans if s["class"] == "learns"]
     if learns:
         lo, hi = edge_rows(sweep, learns[0]["lr_from"], learns[-1]["lr_to"])
-        text += (f" At the edges of seed {TUTORIAL_SEED}'s learning range, {_pct(lo['success_rate'])} of seeds "
-                 f"succeed at lr {lo['lr']:g} and {_pct(hi['success_rate'])} at lr {hi['lr']:g}.")
+        text += (f" At the edges of seed {TUTORIAL_SEED}'s learning range, {percent(lo['success_rate'])} of seeds "
+                 f"succeed at lr {lo['lr']:g} and {percent(hi['success_rate'])} at lr {hi['lr']:g}.")
     stuck = max(sweep, key=lambda row: row["share_stuck"])
     if stuck["share_stuck"] > 0:
         text += (f" Many failures are not slow runs but runs that settle below 100% and stop improving "
-                 f"(stuck: up to {_pct(stuck['share_stuck'])} of seeds, at lr {stuck['lr']:g}).")
+                 f"(stuck: up to {percent(stuck['share_stuck'])} of seeds, at lr {stuck['lr']:g}).")
     return text
 
 

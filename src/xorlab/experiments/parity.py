@@ -30,6 +30,7 @@ from matplotlib.patches import Rectangle
 
 from .. import plots
 from ..config import ConfigError, RunConfig
+from ..formatting import percent, rate_text
 from ..result import RunResult
 from ..stats import rate_row, wilson
 from . import budget
@@ -219,7 +220,7 @@ def answer_rows(rows: list[dict], d: Design) -> list[dict]:
 
 
 def cell_text(row: dict, top: int) -> str:
-    rate = f"{100 * row['success_rate']:.0f}% [{100 * row['ci_low']:.0f}, {100 * row['ci_high']:.0f}]"
+    rate = rate_text(row['success_rate'], row['ci_low'], row['ci_high'])
     if row["min_hidden"] is None:
         return f"none up to H = {top} (best {rate} of {row['seeds']})"
     return f"H = {row['min_hidden']}: {rate} of {row['seeds']}"
@@ -237,10 +238,21 @@ def _theory(rows: list[dict]) -> str:
     return "; ".join(parts) if parts else "no N solved within the range"
 
 
+def headline(by: dict[str, list[dict]], d: Design) -> str:
+    """The answer in one sentence: each recipe's smallest H per N, the solving recipe first."""
+    def sizes(rows: list[dict]) -> str:
+        return ", ".join(f"N={r['inputs']}: " + (f"H = {r['min_hidden']}" if r["min_hidden"] is not None
+                                                  else f"none up to {hidden_max(r['inputs'])}") for r in rows)
+
+    recipes = list(reversed(d.recipes))
+    return (f"Smallest hidden layer H with >= {percent(budget.PARITY_TARGET)} of seeds at 100% test accuracy: "
+            + "; ".join(f"the {r.name} recipe {sizes(by[r.name])}" for r in recipes) + ".")
+
+
 def answer(rows: list[dict], d: Design, runs: int, units: float) -> str:
     by = {r.name: [row for row in rows if row["recipe"] == r.name] for r in d.recipes}
-    parts = [f"Smallest hidden layer H with >= {100 * budget.PARITY_TARGET:.0f}% of seeds at 100% test accuracy "
-             f"(Wilson 95% CI), H searched from {budget.PARITY_HIDDEN_START} to {budget.PARITY_HIDDEN_FACTOR}N."]
+    parts = [headline(by, d), f"H was searched from {budget.PARITY_HIDDEN_START} to {budget.PARITY_HIDDEN_FACTOR}N; "
+             "rates with their Wilson 95% intervals:"]
     for r in d.recipes:
         found = "; ".join(f"N={row['inputs']}: {cell_text(row, hidden_max(row['inputs']))}" for row in by[r.name])
         parts.append(f"The {r.name} recipe ({r.describe()}): {found}.")

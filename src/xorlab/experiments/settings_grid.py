@@ -16,7 +16,7 @@ from typing import Sequence
 from .. import diagnosis, plots
 from ..result import RunResult
 from ..stats import Rate, group, success_rows, wilson
-from ..formatting import plural
+from ..formatting import percent, plural
 from .base import Findings
 
 # Why each failure mode fails, for the answers: (what the runs do, why).
@@ -129,7 +129,7 @@ class Comparison:
         for key, kind, run in (("decision_success", "successful", success), ("decision_failure", "failed", failure)):
             if run is not None and run.config.inputs == 2:
                 figs[key] = plots.decision_maps(run, title=f"A typical {kind} run: {label(run.config, self.fields)} "
-                                                           f"seed {run.config.seed}, {100 * run.final_accuracy:.1f}% "
+                                                           f"seed {run.config.seed}, {percent(run.final_accuracy, 1)} "
                                                            "test accuracy")
         return figs
 

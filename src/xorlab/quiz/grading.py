@@ -7,6 +7,7 @@ import random
 from dataclasses import dataclass
 from typing import Sequence
 
+from ..formatting import percent
 from .questions import Choice, Numeric, Question
 
 
@@ -23,8 +24,8 @@ class Score:
         return Score(self.correct + int(right), self.asked + 1)
 
     def text(self) -> str:
-        percent = f" ({100 * self.correct / self.asked:.0f}%)" if self.asked else ""
-        return f"{self.correct}/{self.asked}{percent}"
+        share = f" ({percent(self.correct / self.asked)})" if self.asked else ""
+        return f"{self.correct}/{self.asked}{share}"
 
 
 def select(bank: Sequence[Question], count: int | None = None, seed: int | None = None) -> list[Question]:

@@ -7,7 +7,8 @@ import re
 from html import escape
 
 from ..study import Section, Study
-from .text import REPLAY_NOTE, display_columns, header, evidence_line, files_line, reproduce_items
+from .text import (FOLD_ROWS, GLANCE_TITLE, REPLAY_NOTE, display_columns, evidence_line, files_line, glance_rows,
+                   header, key_figure, reproduce_items)
 
 TITLE = "xorlab study: the XOR tutorial's experiments, answered with evidence"
 
@@ -44,6 +45,9 @@ dl { display: grid; grid-template-columns: minmax(auto, 12rem) minmax(0, 1fr); g
 dt { font-weight: 600; }
 dd { margin: 0; }
 nav ol { padding-left: 1.4rem; }
+details.table > summary { cursor: pointer; font-weight: 600; margin: .6rem 0; }
+#glance td, #glance th { white-space: normal; text-align: left; vertical-align: top; }
+#glance td:first-child { min-width: 9em; }
 """
 
 
@@ -59,8 +63,12 @@ def table_html(name: str, rows: list[dict]) -> str:
     head = "".join(f"<th scope='col'>{escape(title)}</th>" for title, _ in cols)
     body = "".join("<tr>" + "".join(f"<td>{escape(text(r))}</td>" for _, text in cols) + "</tr>"
                    for r in rows)
-    return (f"<div class='scroll'><table><caption>{escape(header(name))}</caption>"
-            f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
+    table = (f"<div class='scroll'><table><caption>{escape(header(name))}</caption>"
+             f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>")
+    if len(rows) <= FOLD_ROWS:
+        return table
+    return (f"<details class='table'><summary>{escape(header(name))}: {len(rows)} rows "
+            f"(table)</summary>{table}</details>")
 
 
 def figure_html(study: Study, relpath: str) -> str:
@@ -81,9 +89,12 @@ def section_html(study: Study, s: Section) -> str:
                      f"<pre>{escape(rest.strip())}</pre></details></div>")
     else:
         f = s.findings
-        parts.append(f"<h3>Answer</h3><p class='answer'>{inline(f.answer)}</p><h3>Evidence</h3>")
+        key, others = key_figure(s)
+        parts.append(f"<h3>Answer</h3><p class='answer'>{inline(f.answer)}</p>")
+        parts.extend(figure_html(study, p) for p in key)
+        parts.append("<h3>Evidence</h3>")
         parts.extend(table_html(name, rows) for name, rows in f.tables.items())
-        parts.extend(figure_html(study, p) for p in s.figures)
+        parts.extend(figure_html(study, p) for p in others)
         parts.append(f"<p class='meta'>{inline(files_line(s))}</p>")
     parts.append(f"<p class='meta'>{inline(evidence_line(s))}</p></section>")
     return "".join(parts)
@@ -93,6 +104,16 @@ def reproduce_html(study: Study) -> str:
     items = "".join(f"<dt>{escape(k)}</dt><dd>{inline(v)}</dd>" for k, v in reproduce_items(study))
     return (f"<section id='reproduce'><h2>How to reproduce</h2><dl>{items}</dl>"
             f"<p>{inline(REPLAY_NOTE)}</p></section>")
+
+
+def glance_html(study: Study) -> str:
+    """The answers at a glance: each section's question and one-line answer, linked."""
+    rows = "".join(f"<tr><td><a href='#{escape(s.name)}'>{escape(s.title)}</a></td>"
+                   f"<td>{inline(s.question)}</td><td>{inline(answer)}</td></tr>"
+                   for s, answer in glance_rows(study))
+    return (f"<div id='glance'><h2>{GLANCE_TITLE}</h2><div class='scroll'><table>"
+            "<thead><tr><th scope='col'>Section</th><th scope='col'>The tutorial asks</th>"
+            f"<th scope='col'>Answer</th></tr></thead><tbody>{rows}</tbody></table></div></div>")
 
 
 def render_html(study: Study) -> str:
@@ -107,5 +128,6 @@ def render_html(study: Study) -> str:
             f"<title>{escape(TITLE)}</title><style>{CSS}</style></head><body>"
             f"<h1>{escape(TITLE)}</h1><p class='meta'>xorlab {escape(study.version)}, "
             f"{escape(study.started)}, <code>{escape(study.command)}</code></p>{failed}"
+            f"{glance_html(study)}"
             f"<nav><ol>{toc}<li><a href='#reproduce'>How to reproduce</a></li></ol></nav>"
             f"{body}{reproduce_html(study)}</body></html>\n")

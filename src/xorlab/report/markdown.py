@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ..study import Section, Study
 from .html import TITLE
-from .text import REPLAY_NOTE, display_columns, header, evidence_line, files_line, reproduce_items
+from .text import (GLANCE_TITLE, REPLAY_NOTE, display_columns, evidence_line, files_line, glance_rows, header,
+                   key_figure, reproduce_items)
 
 
 def md_cell(text: str) -> str:
@@ -25,6 +26,29 @@ def quote(text: str) -> str:
     return "\n".join("> " + line for line in text.splitlines())
 
 
+def figure_md(path: str) -> str:
+    name = path.rsplit("/", 1)[-1].removesuffix(".png")
+    return f"![{name}]({path})"
+
+
+def glance_md(study: Study) -> str:
+    """The answers at a glance: each section's question and one-line answer, linked."""
+    lines = [f"## {GLANCE_TITLE}", "", "| Section | The tutorial asks | Answer |", "|---|---|---|"]
+    lines += [f"| [{md_cell(s.title)}](#{anchor(s.title)}) | {md_cell(one_line(s.question))} | "
+              f"{md_cell(one_line(answer))} |" for s, answer in glance_rows(study)]
+    return "\n".join(lines)
+
+
+def one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def anchor(title: str) -> str:
+    """The fragment GitHub-style renderers give a heading: lower case, spaces to '-',
+    punctuation dropped."""
+    return "-".join("".join(ch for ch in title.lower() if ch.isalnum() or ch in " -_").split(" "))
+
+
 def section_md(s: Section) -> str:
     parts = [f"## {s.title}"]
     if s.question:
@@ -34,11 +58,10 @@ def section_md(s: Section) -> str:
         parts.append(f"**This experiment failed:** `{first}`")
         parts.append("```\n" + rest.strip() + "\n```")
     else:
-        parts += ["### Answer", s.findings.answer, "### Evidence"]
+        key, others = key_figure(s)
+        parts += ["### Answer", s.findings.answer, *map(figure_md, key), "### Evidence"]
         parts += [table_md(name, rows) for name, rows in s.findings.tables.items()]
-        for path in s.figures:
-            name = path.rsplit("/", 1)[-1].removesuffix(".png")
-            parts.append(f"![{name}]({path})")
+        parts += map(figure_md, others)
         parts.append(f"*{files_line(s)}*")
     parts.append(f"*{evidence_line(s)}*")
     return "\n\n".join(parts)
@@ -49,6 +72,7 @@ def render_markdown(study: Study) -> str:
     if study.failed:
         parts.append("**Experiments that failed** (see their sections): "
                      + ", ".join(s.name for s in study.failed) + ".")
+    parts.append(glance_md(study))
     parts += [section_md(s) for s in study.sections]
     parts.append("## How to reproduce")
     parts.append("\n".join(f"- **{k}**: {v}" for k, v in reproduce_items(study)))

@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import math
+import re
 
 from .. import formatting
 from ..formatting import plural
 from ..study import Section, Study
+
+# A table longer than this is folded in the HTML report (its row count on the fold); the
+# Markdown report and the CSV files keep every table whole.
+FOLD_ROWS = 15
+GLANCE_TITLE = "The answers at a glance"
 
 REPLAY_NOTE = ("Any single run can be replayed, printing the tutorial's log lines, with "
                "`xorlab train --seed S` and the run's options (as in each section).")
@@ -121,7 +127,7 @@ def files_line(section: Section) -> str:
 
 def reproduce_items(study: Study) -> list[tuple[str, str]]:
     """(label, value) pairs stating exactly how to reproduce the study."""
-    scale = study.scale
+    scale, where = study.scale, study.provenance
     seeds = f"{scale.seeds} per setting (seeds 0–{scale.seeds - 1})"
     if scale.quick:
         seeds += ", quick version"
@@ -133,11 +139,38 @@ def reproduce_items(study: Study) -> list[tuple[str, str]]:
         ("Seeds", seeds + "; the seeds each section used are listed with it"),
         ("Engine", f"{study.engine} (version {study.engine_version})"),
         ("Date (UTC)", study.started),
-        ("PyTorch / Python", f"PyTorch {study.torch_version} (build {study.torch_git}) / Python {study.python_version}"),
-        ("CPU capability", f"{study.cpu_capability} (`torch.backends.cpu.get_cpu_capability()`)"),
-        ("Exactness", f"digit for digit on the same machine (torch {study.torch_version}, CPU capability "
-         f"{study.cpu_capability}); on another CPU the last digits may differ, as PyTorch's float "
+        ("Host", where["host"]),
+        ("PyTorch / Python", f"PyTorch {where['torch']} (build {study.torch_git}) / Python {study.python_version}"),
+        ("CPU capability", f"{where['cpu_capability']} (`torch.backends.cpu.get_cpu_capability()`)"),
+        ("Exactness", f"digit for digit on the same machine (torch {where['torch']}, CPU capability "
+         f"{where['cpu_capability']}); on another CPU the last digits may differ, as PyTorch's float "
          "rounding depends on the vector unit (`ATEN_CPU_CAPABILITY` selects the kernels)"),
         ("Stored runs", f"`{study.store_file}` (SQLite, in this folder): every run's config, "
          "seed, engine, status, curves and final weights; re-running the command reuses them"),
     ]
+
+
+# A sentence ends at '.', '!' or '?' followed by a space and a capital, a digit or a code
+# span: '0.01' or 'e.g. the' do not end one.
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9`(])")
+
+
+def headline(answer: str) -> str:
+    """The first sentence of an answer: its one-line form in the answers at a glance."""
+    return _SENTENCE_END.split(answer.strip(), maxsplit=1)[0]
+
+
+def glance_rows(study: Study) -> list[tuple[Section, str]]:
+    """(section, one-line answer) for every section, in report order; a failed one says so."""
+    rows = []
+    for s in study.sections:
+        if s.error is not None:
+            rows.append((s, "This experiment failed: " + s.error.partition("\n")[0]))
+        else:
+            rows.append((s, headline(s.findings.answer)))
+    return rows
+
+
+def key_figure(section: Section) -> tuple[list[str], list[str]]:
+    """(the key figure, the other figures): an experiment lists its key figure first."""
+    return section.figures[:1], section.figures[1:]

@@ -10,7 +10,6 @@ inside the engine's per-epoch callback, so training ends after the epoch in flig
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 import uuid
@@ -24,10 +23,11 @@ import numpy as np
 from .. import diagnosis
 from ..config import RunConfig
 from ..engines import EpochSnapshot, resolve, run_many
+from ..formatting import json_number, json_safe
 from ..result import RunResult
 from ..stats import wilson
 from ..store import Store, run_key
-from ..study import train_command
+from ..replay import train_command
 from .settings import Settings
 
 ENGINE = "auto"  # the default engine, whichever that is
@@ -51,20 +51,14 @@ class Busy(Exception):
 
 def finite(values: Sequence[float], digits: int = 6) -> list[float | None]:
     """JSON-safe numbers: NaN and infinities (a diverged run) become null."""
-    return [round(v, digits) if math.isfinite(v) else None for v in map(float, values)]
+    return [json_number(round(v, digits)) for v in map(float, values)]
 
 
 def params_json(params: dict[str, np.ndarray] | None) -> dict[str, list] | None:
     """A run's parameters as nested lists, non-finite entries as null."""
     if params is None:
         return None
-    out = {}
-    for name, value in params.items():
-        a = np.asarray(value, dtype=np.float64)
-        cells = np.round(a, 7).astype(object)
-        cells[~np.isfinite(a)] = None
-        out[name] = cells.tolist()
-    return out
+    return {name: json_safe(np.round(np.asarray(value, dtype=np.float64), 7)) for name, value in params.items()}
 
 
 def rate_json(k: int, n: int) -> dict[str, Any]:
