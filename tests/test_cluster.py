@@ -327,3 +327,54 @@ def test_ctrl_c_on_the_client_cancels_the_clusters_tasks(dask_cluster, tmp_path)
                 time.monotonic() < deadline:
             time.sleep(0.1)
         assert watcher.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks)) == 0
+
+
+# --- addresses that are not a Dask scheduler ---------------------------------------------
+
+class Listener:
+    """A loopback listener on an ephemeral port: 'silent' accepts and never answers,
+    'http' answers as a web server does (only when asked)."""
+
+    def __init__(self, kind: str):
+        import http.server
+        import threading
+
+        if kind == "http":
+            self.server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+            self.port = self.server.server_address[1]
+            threading.Thread(target=self.server.serve_forever, daemon=True).start()
+            self.close = lambda: (self.server.shutdown(), self.server.server_close())
+        else:
+            self.sock = socket.socket()
+            self.sock.bind(("127.0.0.1", 0))
+            self.sock.listen()
+            self.port = self.sock.getsockname()[1]
+            self.close = self.sock.close
+
+
+NOT_DASK = ["closed port", "silent listener", "http server", "http scheme", "garbage", "no port", "ws scheme"]
+
+
+@pytest.mark.parametrize("kind", NOT_DASK)
+def test_an_address_that_is_not_a_dask_scheduler_is_one_line_and_exit_2(kind, tmp_path):
+    listener = Listener(kind.split()[0]) if kind in ("silent listener", "http server") else None
+    try:
+        port = listener.port if listener else free_port()
+        address = {"garbage": "!!garbage!!", "http scheme": f"http://127.0.0.1:{port}", "no port": "tcp://127.0.0.1",
+                   "ws scheme": f"ws://127.0.0.1:{port}"}.get(kind, f"tcp://127.0.0.1:{port}")
+        # the timeout fails a hang (Dask's own client waited minutes here), not a slow start
+        out = subprocess.run([str(BIN / "xorlab"), *SWEEP, "--scheduler", address, "--out", str(tmp_path / "o")],
+                             capture_output=True, text=True, timeout=60)
+    finally:
+        if listener:
+            listener.close()
+    assert out.returncode == 2, out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and address in out.stderr, out.stderr
+    assert "Traceback" not in out.stderr and not (tmp_path / "o").exists()
+
+
+def test_a_dask_scheduler_passes_the_probe(local_cluster):
+    from xorlab.cluster import probe
+
+    probe(local_cluster, 5)  # raises ClusterError otherwise
+    probe(local_cluster.removeprefix("tcp://"), 5)

@@ -122,9 +122,8 @@ def by_activation(runs: list[dict], ok: list[bool]) -> dict[str, float]:
 def test_float32_accuracy_agrees_with_the_classic_loop_over_100_epochs_for_every_seed():
     """float32 runs agree in their metrics, not to the bit: the loop uses BLAS and
     torch's exp, the engine XLA's sums and exp, an ulp apart per step, and a run on a
-    plateau or with a test output within an ulp of 0.5 can end differently (see
-    test_batched.py). So: the same final accuracy for at least 98% of the seeds of each
-    activation."""
+    plateau or with a test output within an ulp of 0.5 can end differently. So: the
+    same final accuracy for at least 98% of the seeds of each activation."""
     fixture = load_fixture("float32")
     runs = fixture["runs"]
     results = run_many([RunConfig(seed=r["seed"], activation=r["activation"]) for r in runs], engine="jax")
@@ -159,21 +158,18 @@ def test_float64_parameters_agree_with_the_classic_loop_over_100_epochs_for_ever
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 def test_the_fixtures_are_still_the_classic_loops_numbers(dtype):
-    """A fixture's run comes out of `classic.train_run` unchanged: to the bit on the
-    kind of machine that made it, elsewhere (float32 rounding differs by vector unit)
-    within the golden logs' tolerance."""
+    """A fixture's run comes out of `classic.train_run` within the golden logs'
+    tolerance, on any machine. Not to the bit even where torch and the CPU capability
+    are the fixture's: the BLAS and math kernels torch calls also choose code paths by
+    CPU vendor and model (an AVX-512 EPYC differs from the fixture's machine in the last
+    bit of the final loss). Bit-for-bit agreement is tested live, engine against loop."""
     fixture = load_fixture(dtype)
     ref = next(r for r in fixture["runs"] if (r["activation"], r["seed"]) == ("tanh", 0))
     run = classic.train_run(RunConfig(seed=ref["seed"], activation=ref["activation"], dtype=dtype))
-    params = {k: run.params[k].ravel().tolist() for k in ref.get("params", {})}
-    if made_here(fixture):
-        assert (run.final_correct, run.final_test_loss, params) == (
-            ref["final_correct"], ref["final_test_loss"], ref.get("params", {}))
-    else:
-        assert abs(run.final_correct - ref["final_correct"]) <= COUNT_TOLERANCE
-        assert run.final_test_loss == pytest.approx(ref["final_test_loss"], abs=LOSS_TOLERANCE)
-        for k, v in params.items():  # float64 too: ~1e-7 apart after 100 epochs (AVX512 vs default)
-            assert v == pytest.approx(ref["params"][k], rel=1e-5)
+    assert abs(run.final_correct - ref["final_correct"]) <= COUNT_TOLERANCE
+    assert run.final_test_loss == pytest.approx(ref["final_test_loss"], abs=LOSS_TOLERANCE)
+    for k, v in ref.get("params", {}).items():  # float64: ~1e-7 apart after 100 epochs (AVX512 vs default)
+        assert run.params[k].ravel().tolist() == pytest.approx(v, rel=1e-5)
 
 
 def test_a_runs_numbers_do_not_depend_on_what_shares_its_call():

@@ -13,11 +13,12 @@ import sys
 from contextlib import closing
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from conftest import install
 from xorlab.engines import classic
-from xorlab.store import FILENAME, Store
+from xorlab.store import FILENAME, Store, pack, unpack
 
 TESTS = Path(__file__).resolve().parent
 
@@ -111,6 +112,54 @@ def test_a_damaged_row_is_trained_again_not_fatal(tmp_path, monkeypatch, run_cli
         assert len(store) == len(keys)
     (tmp_path / "tiny" / "manifest.json").unlink()
     assert tiny_experiment(run_cli, tmp_path).code == 0 and len(trained) == 2  # now whole again
+
+
+def impossible(arrays: dict, how: str) -> dict:
+    """A stored run's arrays edited as a careless or hostile hand would."""
+    a = {k: v.copy() for k, v in arrays.items()}
+    if how == "correct over the total":
+        a["test_correct"][-1] = 999999
+    elif how == "negative correct":
+        a["test_correct"][0] = -3
+    elif how == "nan loss, not diverged":
+        a["test_loss"][-1] = np.nan
+    elif how == "curve too short":
+        a["test_loss"] = a["test_loss"][:-1]
+    elif how == "weights of another shape":
+        a["param:dense1.weight"] = a["param:dense1.weight"][:, :1]
+    elif how == "correct as floats":
+        a["test_correct"] = a["test_correct"].astype(np.float64) + 0.5
+    return a
+
+
+IMPOSSIBLE = ["correct over the total", "negative correct", "nan loss, not diverged", "curve too short",
+              "weights of another shape", "correct as floats", "final column edited"]
+
+
+@pytest.mark.parametrize("how", IMPOSSIBLE)
+def test_a_row_with_impossible_numbers_is_trained_again_never_reported(how, tmp_path, monkeypatch, run_cli):
+    install(monkeypatch, "tiny")
+    first = tiny_experiment(run_cli, tmp_path)
+    assert first.code == 0
+    with closing(sqlite3.connect(tmp_path / FILENAME)) as db, db:
+        key, layout, blob = db.execute("SELECT key, layout, arrays FROM runs ORDER BY key").fetchone()
+        if how == "final column edited":
+            db.execute("UPDATE runs SET final_correct = 999999, final_accuracy = 1999.998 WHERE key = ?", (key,))
+        else:
+            layout, blob = pack(impossible(unpack(layout, blob), how))
+            db.execute("UPDATE runs SET layout = ?, arrays = ? WHERE key = ?", (layout, blob, key))
+    (tmp_path / "tiny" / "manifest.json").unlink()  # else the finished section is reused without reading runs
+
+    trained = []
+    real = classic.train_run
+    monkeypatch.setattr(classic, "train_run", lambda config, *a, **kw: trained.append(config) or real(config, *a, **kw))
+    again = tiny_experiment(run_cli, tmp_path)
+    assert again.code == 0, again.err
+    assert len(trained) == 1  # the edited run, and only it
+    assert again.out == first.out  # never averaged into the report
+    with Store(tmp_path / FILENAME) as store:
+        (result,) = [r for r in store.get([c for c in trained], "classic").values()]
+        assert 0 <= result.final_correct <= result.test_total
 
 
 @pytest.mark.parametrize("command", ["experiment", "study"])
@@ -259,3 +308,69 @@ def test_sweep_names_seeds_not_seed(run_cli, no_training):
     assert r.code == 2
     line = assert_one_line(r.err, "argument --seeds")
     assert "--seed:" not in line
+
+
+# --- the environment and the operating system's paths -------------------------------------
+
+NOT_UTF8 = b"r\xe9sultats \xff\xfe"  # Latin-1 and stray bytes: a valid Linux name, not UTF-8
+
+TINY_COMMAND = """
+import sys
+sys.path.insert(0, {tests!r})
+import pytest
+import conftest
+from xorlab.cli import main
+
+conftest.install(pytest.MonkeyPatch(), "tiny")
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("command", ["train", "sweep", "experiment", "study"])
+def test_out_may_be_any_path_the_os_accepts(command, tmp_path):
+    out = os.fsencode(tmp_path) + b"/" + NOT_UTF8 + (b".json" if command in ("train", "sweep") else b"")
+    args = {"train": [b"train", b"--epochs", b"1"], "sweep": [b"sweep", b"--seeds", b"2", b"--epochs", b"1"],
+            "experiment": [b"experiment", b"tiny", b"--seeds", b"2", b"--epochs", b"1", b"--engine", b"classic"],
+            "study": [b"study", b"--seeds", b"2", b"--epochs", b"1", b"--engine", b"classic"]}[command]
+    child = subprocess.run([sys.executable.encode(), b"-c", TINY_COMMAND.format(tests=str(TESTS)).encode(), *args,
+                            b"--out", out], capture_output=True, timeout=300)
+    assert child.returncode == 0, child.stderr.decode(errors="replace")
+    assert b"Traceback" not in child.stderr
+    assert os.path.exists(out)
+    if command == "study":
+        report = (out + b"/report.md")
+        text = open(report, encoding="utf-8").read()  # the report is UTF-8 whatever the path
+        assert "r\\xe9sultats \\xff\\xfe" in text
+
+
+BAD_ENVIRONMENT = [{"NUMBA_NUM_THREADS": "0"}, {"NUMBA_NUM_THREADS": "garbage"}, {"NUMBA_NUM_THREADS": "100000"},
+                   {"NUMBA_NUM_THREADS": "-3"}, {"OMP_NUM_THREADS": "0"}, {"OMP_NUM_THREADS": "abc"},
+                   {"MKL_NUM_THREADS": "-1"}, {"NUMBA_THREADING_LAYER": "bogus"},
+                   {"NUMBA_CACHE_DIR": "/proc/nope"}, {"XDG_CACHE_HOME": "/proc/nope"},
+                   {"MPLCONFIGDIR": "/proc/nope"}, {"HOME": "/nonexistent"},
+                   {"LANG": "C", "LC_ALL": "C"}, {"LC_ALL": "xx_XX.bogus"}, {"PYTHONIOENCODING": "ascii"}]
+
+
+@pytest.mark.parametrize("env", BAD_ENVIRONMENT, ids=[" ".join(f"{k}={v}" for k, v in e.items())
+                                                      for e in BAD_ENVIRONMENT])
+def test_odd_environment_values_give_a_working_program_or_one_line(env):
+    for args in (["--help"], ["sweep", "--seeds", "2", "--epochs", "1", "--quiet"]):
+        r = xorlab(*args, env={**os.environ, **env}, stdout=subprocess.PIPE)
+        assert "Traceback" not in r.stderr and r.returncode == 0, r.stderr
+        assert len(r.stderr.strip().splitlines()) <= len(env), r.stderr  # at most a line per odd value
+        if args[0] == "sweep":
+            assert len(r.stdout.splitlines()) == 2  # both runs
+
+
+def test_repeated_grid_values_train_once_and_say_so(tmp_path, run_cli):
+    out = tmp_path / "runs.jsonl"
+    r = run_cli("sweep", "--lr", "0.1", "0.10", "1e-1", "--center", "centred", "centered", "--activation", "tanh",
+                "tanh", "--seeds", "2", "--epochs", "1", "--out", out)
+    assert r.code == 0, r.err
+    lines = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [(x["lr"], x["center"], x["activation"], x["seed"]) for x in lines] == \
+        [(0.1, True, "tanh", 0), (0.1, True, "tanh", 1)]
+    note = [line for line in r.err.splitlines() if "merged" in line]
+    assert len(note) == 1 and "--lr" in note[0] and "--center centred centred is centred" in note[0]
+    assert "--activation tanh tanh is tanh" in note[0]
+    assert "│ 2 " in r.err or " 2 │" in r.err  # the summary counts 2 runs, not 12

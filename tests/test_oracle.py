@@ -7,8 +7,10 @@ one). So:
 - live: the tests' own rendition of the tutorial's program (tutorial_xor.py) runs here,
   beside `xorlab train`, and the two must print the same bytes, on any machine;
 - golden: the logs in fixtures/oracle record the torch version and CPU capability they
-  were made with; they must match exactly where both are the same as here, and
-  otherwise line for line within the tolerance below;
+  were made with, and must match line for line within the tolerance below, whatever
+  the capability here: the same torch and capability are not the same machine (the
+  BLAS and math kernels torch calls also choose code paths by CPU vendor and model;
+  an AVX-512 EPYC prints 278/500 where the logs' machine printed 279);
 - when ../shared/seed holds the project's copy of the oracle, it is run too.
 """
 
@@ -25,9 +27,6 @@ import pytest
 from conftest import (COUNT_TOLERANCE, FIXTURES, GOLDEN_MADE_WITH, LOSS_TOLERANCE, ORACLE, ORACLE_CASES,
                       TUTORIAL, log_lines, oracle_argv_to_flags)
 from xorlab import machine
-
-HERE = {"torch": machine.torch_version(), "cpu_capability": machine.cpu_capability()}
-GOLDEN_IS_EXACT = GOLDEN_MADE_WITH == HERE
 
 TRAIN_LINE = re.compile(r"Train Epoch: (\d+) (\d+)\tLoss: (\S+)$")
 TEST_LINE = re.compile(r"Test set: Average loss: (\S+), Accuracy: (\d+)/(\d+) \((\S+)%\)$")
@@ -79,10 +78,8 @@ def assert_close_output(got: str, want: str) -> None:
 
 
 def assert_matches_golden(got: str, golden: str) -> None:
-    if GOLDEN_IS_EXACT:
-        assert got == golden
-    else:
-        assert_close_output(got, golden)
+    """A log made on another machine, or this one: never bit for bit (see the module docstring)."""
+    assert_close_output(got, golden)
 
 
 # --- live: xorlab against the tutorial's program, on this machine ---------------------

@@ -3,10 +3,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -25,12 +27,13 @@ from starlette.testclient import TestClient
 
 from xorlab.serve.app import create_app
 
+LOCAL = "http://127.0.0.1"  # the Host the server answers for (TestClient's own is "testserver")
 TINY = {"activation": "tanh", "center": True, "lr": 0.1, "epochs": 3, "seeds": 4, "first_seed": 7}
 
 
 @pytest.fixture
 def client(tmp_path):
-    with TestClient(create_app(tmp_path / "store.sqlite")) as c:
+    with TestClient(create_app(tmp_path / "store.sqlite"), base_url=LOCAL) as c:
         yield c
 
 
@@ -173,7 +176,8 @@ def test_a_job_too_big_is_refused_before_it_starts(client):
 
 
 def test_bad_bodies_are_refused(client):
-    assert client.post("/api/jobs", content=b"{not json").status_code == 400
+    json_type = {"content-type": "application/json"}
+    assert client.post("/api/jobs", content=b"{not json", headers=json_type).status_code == 400
     assert client.post("/api/jobs", json=[1, 2]).status_code == 422
     big = json.dumps({"activation": "tanh", "pad": "x" * 5000})
     r = client.post("/api/jobs", content=big, headers={"content-type": "application/json"})
@@ -207,11 +211,11 @@ def wait_state(client, job_id: str, states=("stopped", "done", "error"), timeout
 
 
 def test_cancel_stops_a_job_after_its_epoch_and_too_many_jobs_get_429(tmp_path):
-    with TestClient(create_app(tmp_path / "s.sqlite", max_running=1)) as client:
+    with TestClient(create_app(tmp_path / "s.sqlite", max_running=1), base_url=LOCAL) as client:
         long = client.post("/api/jobs", json={"epochs": 1000, "seeds": 2}).json()
         busy = client.post("/api/jobs", json={"epochs": 1, "seeds": 1})
         assert busy.status_code == 429 and "try again" in busy.json()["error"]
-        assert client.post(f"/api/jobs/{long['id']}/cancel").status_code == 202
+        assert client.post(f"/api/jobs/{long['id']}/cancel", json={}).status_code == 202
         status = wait_state(client, long["id"])
         assert status["state"] == "stopped" and status["epoch"] < 1000
         assert client.get(f"/api/jobs/{long['id']}/results").status_code == 409
@@ -320,3 +324,180 @@ def test_live_failure_modes_of_a_finished_job_are_its_final_ones(tmp_path):
     assert job.state == "done"
     assert live_modes(job) == job.summary["modes"]
     assert sum(n for _, n in live_modes(job)) == 6
+
+
+# ---------- hostile requests: other sites, odd numbers, greedy clients ----------
+
+EVIL = "http://evil.com"
+
+
+def test_a_cross_site_page_cannot_start_or_cancel_a_job(tmp_path):
+    with TestClient(create_app(tmp_path / "s.sqlite", max_running=1), base_url=LOCAL) as client:
+        simple = {"origin": EVIL, "content-type": "text/plain"}  # a "simple" request: no preflight
+        body = json.dumps({"seeds": 500, "epochs": 1000})
+        r = client.post("/api/jobs", content=body, headers=simple)
+        assert r.status_code == 403 and "cross-origin" in r.json()["error"]
+        assert client.post("/api/jobs", content=body, headers={**simple, "content-type": "application/json"}
+                           ).status_code == 403
+        assert client.post("/api/jobs", content=body, headers={"content-type": "text/plain"}).status_code == 415
+        assert client.post("/api/jobs", content=body).status_code == 415  # no type at all
+        assert client.post("/api/jobs", content=body, headers={"origin": "null"}).status_code == 403
+        # ...so nothing trains: the one job this server allows at a time is still free
+        mine = client.post("/api/jobs", json={"epochs": 1000, "seeds": 2}, headers={"origin": LOCAL})
+        assert mine.status_code == 201
+        job_id = mine.json()["id"]
+        assert client.post(f"/api/jobs/{job_id}/cancel", content=b"", headers=simple).status_code == 403
+        assert client.get(f"/api/jobs/{job_id}/events", headers={"origin": EVIL}).status_code == 403
+        assert client.get(f"/api/jobs/{job_id}").json()["state"] == "running"
+        assert client.post(f"/api/jobs/{job_id}/cancel", json={}).status_code == 202
+
+
+@pytest.mark.parametrize("request_", ["GET /api/meta", "POST /api/jobs", "GET /api/jobs/ID/results", "GET /"])
+def test_a_rebound_domain_name_is_not_served(client, request_):
+    job_id = train(client, {**TINY, "seeds": 1})[0]["id"]
+    method, path = request_.split()
+    for host in ("rebind.evil.example", "rebind.evil.example:8000", "127.0.0.1.evil.example", "", "[::1"):
+        r = client.request(method, path.replace("ID", job_id), json=TINY, headers={"host": host})
+        assert r.status_code == 421 and "does not answer for host" in r.json()["error"], host
+        assert "results" not in r.json()
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1:8000", "localhost:8000", "LOCALHOST", "[::1]:8000"])
+def test_loopback_names_and_their_own_origin_are_served(client, host):
+    r = client.post("/api/jobs", json={**TINY, "seeds": 1}, headers={"host": host, "origin": f"http://{host}"})
+    assert r.status_code == 201, r.text
+
+
+def test_a_server_on_another_address_answers_for_that_address_only(tmp_path):
+    with TestClient(create_app(tmp_path / "s.sqlite", host="xor.lan"), base_url="http://xor.lan:8000") as client:
+        assert client.get("/api/meta").status_code == 200
+        assert client.get("/api/meta", headers={"host": "evil.example"}).status_code == 421
+    with TestClient(create_app(tmp_path / "t.sqlite", host="0.0.0.0"), base_url="http://192.0.2.7:8000") as client:
+        assert client.get("/api/meta").status_code == 200  # an address cannot be rebound
+        assert client.get("/api/meta", headers={"host": "evil.example"}).status_code == 421
+
+
+NON_FINITE = [("epochs", "NaN"), ("lr", "Infinity"), ("seeds", "-Infinity"), ("lr", "1e400"),
+              ("first_seed", "1e400"), ("hidden", "-1e400"), ("lr", "1" + "0" * 400), ("seeds", "2.5"),
+              ("lr", "NaN"), ("center", "NaN"), ("activation", "Infinity")]
+
+
+@pytest.mark.parametrize("field,raw", NON_FINITE, ids=[f"{f}={v[:8]}" for f, v in NON_FINITE])
+def test_non_finite_and_huge_numbers_get_422_naming_the_field(client, field, raw):
+    r = client.post("/api/jobs", content=f'{{"{field}": {raw}}}', headers={"content-type": "application/json"})
+    assert r.status_code == 422, r.text
+    assert r.json()["field"] == field
+
+
+@pytest.mark.parametrize("body", [b"[" * 4000, b'{"a":' * 600 + b"1" + b"}" * 600, b"\xff\xfe{}", b"null",
+                                  b'"tanh"', b"", b'{"seeds": 1} {"seeds": 2}', b'{"__proto__": {}}'])
+def test_any_body_that_is_not_an_object_of_settings_is_400_or_422(client, body):
+    r = client.post("/api/jobs", content=body, headers={"content-type": "application/json"})
+    assert r.status_code in (400, 422), r.text
+    assert "error" in r.json()
+
+
+def test_a_job_nobody_follows_stops_after_the_idle_time(tmp_path):
+    from xorlab.serve.jobs import Jobs
+
+    jobs = Jobs(tmp_path / "s.sqlite", idle_seconds=0.3)
+    job = jobs.create(Settings(epochs=1000, seeds=500))  # minutes of training; nobody polls or streams it
+    followed = jobs.create(Settings(epochs=1000, seeds=500, first_seed=500))
+    deadline = time.monotonic() + 120
+    while not job.finished and time.monotonic() < deadline:
+        jobs.get(followed.id)  # polled, as a page or script following it does
+        time.sleep(0.05)
+    try:
+        assert job.state == "stopped" and job.status()["epoch"] < 1000
+        assert followed.state == "running"
+    finally:
+        jobs.stop_all()
+
+
+def test_event_streams_are_limited_per_job_and_in_all(tmp_path):
+    from xorlab.serve.jobs import Busy, Jobs
+
+    jobs = Jobs(tmp_path / "s.sqlite", max_streams=(2, 3))
+    a, b = (jobs.create(Settings(epochs=1000, seeds=2)) for _ in range(2))
+    try:
+        jobs.open_stream(a), jobs.open_stream(a)
+        with pytest.raises(Busy, match="at most 2 and 3"):
+            jobs.open_stream(a)
+        jobs.open_stream(b)
+        with pytest.raises(Busy):
+            jobs.open_stream(b)  # three in all
+        jobs.close_stream(a)
+        jobs.open_stream(b)
+        assert (a.listeners, b.listeners) == (1, 2)
+    finally:
+        jobs.stop_all()
+
+
+def test_a_stream_dropped_before_it_began_is_uncounted(tmp_path):
+    import gc
+
+    from xorlab.serve.app import counted_stream
+    from xorlab.serve.jobs import Jobs
+
+    jobs = Jobs(tmp_path / "s.sqlite", max_streams=(1, 1))
+    job = jobs.create(Settings(epochs=1, seeds=1))
+    stream = counted_stream(jobs, job)  # a client that hung up before its response began
+    assert job.listeners == 1
+    del stream
+    gc.collect()
+    assert job.listeners == 0
+    counted_stream(jobs, job)  # the slot is free again
+    jobs.stop_all()
+
+
+def test_a_real_server_refuses_a_fifth_stream_on_one_job(server):
+    from xorlab.serve.jobs import MAX_STREAMS_PER_JOB
+
+    with httpx.Client(base_url=server["url"], timeout=30) as c:
+        job = c.post("api/jobs", json={"epochs": 1000, "seeds": 500}).json()
+        with contextlib.ExitStack() as streams:
+            for _ in range(MAX_STREAMS_PER_JOB):
+                r = streams.enter_context(c.stream("GET", f"api/jobs/{job['id']}/events"))
+                assert r.status_code == 200
+            extra = c.get(f"api/jobs/{job['id']}/events")
+            assert extra.status_code == 429 and "event streams" in extra.json()["error"]
+        c.post(f"api/jobs/{job['id']}/cancel", json={})
+        deadline = time.monotonic() + 30
+        while c.get(f"api/jobs/{job['id']}").json()["state"] == "running" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with c.stream("GET", f"api/jobs/{job['id']}/events") as r:  # the four were released
+            assert r.status_code == 200
+
+
+def raw_request(url: str, data: bytes) -> bytes:
+    """Send bytes to the server as they are, then hang up; what came back, if anything."""
+    host, port = re.match(r"http://([^:/]+):(\d+)/", url).groups()
+    with socket.create_connection((host, int(port)), timeout=10) as s:
+        s.sendall(data)
+        s.shutdown(socket.SHUT_WR)
+        try:
+            return s.recv(65536)
+        except OSError:
+            return b""
+
+
+def test_hostile_clients_leave_no_traceback_in_the_servers_log(tmp_path):
+    log = tmp_path / "stderr.txt"
+    with open(log, "w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "xorlab", "serve", "--port", "0", "--store",
+                                 str(tmp_path / "s.sqlite")], stdout=subprocess.PIPE, stderr=err, text=True,
+                                env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        url = re.search(r"http://\S+/", proc.stdout.readline()).group(0)
+        host = url[len("http://"):-1]
+        head = f"POST /api/jobs HTTP/1.1\r\nHost: {host}\r\nContent-Type: application/json\r\n"
+        raw_request(url, (head + "Content-Length: 100\r\n\r\n{\"seeds\":").encode())  # hangs up mid-body
+        answer = raw_request(url, (head + "Content-Length: 14\r\n\r\n{\"epochs\":NaN}").encode())
+        assert answer.startswith(b"HTTP/1.1 422"), answer
+        raw_request(url, b"GET /api/meta HTTP/1.1\r\nHost: " + "é".encode() + b"\xff\r\n\r\n")
+        raw_request(url, b"\x16\x03\x01\x02\x00garbage, as a TLS hello would be\r\n\r\n")
+        assert httpx.get(url + "api/meta", timeout=10).status_code == 200  # still serving
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert "Traceback" not in log.read_text() and "Exception" not in log.read_text(), log.read_text()

@@ -1,4 +1,4 @@
-from xorlab.cli import main
+from xorlab.environment import main
 
 if __name__ == "__main__":
     raise SystemExit(main())

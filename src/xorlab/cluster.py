@@ -148,18 +148,61 @@ class DaskExecutor:
         self.close()
 
 
+SCHEMES = ("tcp://", "tls://")
+ADDRESS_FORM = "tcp://HOST:PORT, e.g. tcp://127.0.0.1:8786"
+# A Dask scheduler speaks first: on accepting a connection it sends its handshake, a
+# TCP message whose 8-byte length prefix and 8-byte frame count are small numbers
+# (distributed/comm/tcp.py, utils.unpack_frames). An HTTP server or a silent listener
+# sends nothing until asked, and Dask's own client would wait for it for minutes.
+HANDSHAKE_BYTES = 16
+MAX_HANDSHAKE = 1 << 20
+
+
+def host_port(address: str) -> tuple[str, str, int]:
+    """(scheme, host, port) of a scheduler address; ClusterError for any other text."""
+    scheme = next((s for s in SCHEMES if address.startswith(s)), "")
+    host, sep, port = address.removeprefix(scheme).rpartition(":")
+    if ("://" in address and not scheme) or not sep or not port.isdigit() or not 0 < int(port) < 65536 \
+            or not host or "/" in host:
+        raise ClusterError(f"{address!r} is not a Dask scheduler address: expected {ADDRESS_FORM}")
+    return scheme, host.strip("[]"), int(port)
+
+
+def looks_like_dask(head: bytes) -> bool:
+    total, frames = int.from_bytes(head[:8], "little"), int.from_bytes(head[8:16], "little")
+    return len(head) == HANDSHAKE_BYTES and 8 < total < MAX_HANDSHAKE and 0 < frames < 64
+
+
+def read_head(sock: socket.socket, deadline: float) -> bytes:
+    """The first HANDSHAKE_BYTES the peer sends, fewer if it closes or the deadline passes."""
+    head = b""
+    while len(head) < HANDSHAKE_BYTES and (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(HANDSHAKE_BYTES - len(head))
+        except (TimeoutError, socket.timeout):
+            break
+        if not chunk:
+            break
+        head += chunk
+    return head
+
+
 def probe(address: str, timeout: float) -> None:
-    """Fail at once where nothing listens (before Dask is even imported: Dask's own
-    connect retries a refused port until its timeout). Only plain TCP addresses
-    ('tcp://HOST:PORT' or 'HOST:PORT'); others are left to Dask."""
-    rest = address.removeprefix("tcp://")
-    host, sep, port = rest.rpartition(":")
-    if "://" in rest or not sep or not port.isdigit():
-        return
+    """Fail within `timeout` (before Dask is even imported) unless a Dask scheduler
+    answers at `address`: Dask's own connect retries a refused port until its timeout
+    and waits on a listener that is not Dask far longer."""
+    scheme, host, port = host_port(address)
+    deadline = time.monotonic() + timeout
     try:
-        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout).close()
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            head = b"" if scheme == "tls://" else read_head(sock, deadline)
     except OSError as err:
         raise ClusterError(f"cannot reach the Dask scheduler at {address!r} ({err.strerror or err})") from None
+    if scheme != "tls://" and not looks_like_dask(head):  # TLS: the client speaks first
+        what = "closed the connection" if not head and time.monotonic() < deadline else \
+            f"sent nothing within {timeout:g} s" if not head else "answered in another protocol"
+        raise ClusterError(f"{address!r} is not a Dask scheduler: it {what}")
 
 
 def connect(address: str, timeout: float):

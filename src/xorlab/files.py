@@ -7,6 +7,13 @@ from contextlib import suppress
 from pathlib import Path
 
 
+def printable(path: str | Path) -> str:
+    """A path as text that any UTF-8 file or terminal takes: bytes that are not UTF-8
+    (the OS accepts any but / and NUL in a name) as \\xff escapes, not surrogates that
+    cannot be written."""
+    return os.fsencode(path).decode("utf-8", "backslashreplace")
+
+
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Write `text` to `path` through a temporary file in the same folder, renamed over
     `path` only once complete: a disk that fills up, or a crash, leaves the previous file

@@ -31,7 +31,7 @@ from .config import RunConfig
 from .engines import ENGINE_VERSIONS, ProgressCallback, resolve, run_many
 from .executor import Executor, LocalExecutor
 from .engines.plan import DEFAULT_MAX_RUNS, plan
-from .result import RunResult
+from .result import LOGGED_BATCHES, RunResult
 
 FILENAME = "runs.sqlite"
 
@@ -220,10 +220,10 @@ class Store:
                 part = keys[start:start + 500]
                 marks = ",".join("?" * len(part))
                 for rec in self.db.execute(
-                    "SELECT key, config, engine, layout, arrays "
+                    "SELECT key, config, engine, layout, arrays, status, final_correct "
                     f"FROM runs WHERE key IN ({marks})", part):
                     try:
-                        found[rec[0]] = from_row(rec)
+                        found[rec[0]] = checked(from_row(rec[:5]), *rec[5:])
                     except DAMAGED_ROW:
                         pass  # missing, then: trained again and replaced
         return found
@@ -269,6 +269,31 @@ def row(r: RunResult, engine: str) -> tuple:
 def provenance_row(r: RunResult) -> tuple:
     where = r.extras["provenance"]
     return tuple(where.get(k) for k in PROVENANCE)
+
+
+def param_shapes(c: RunConfig) -> dict[str, tuple[int, ...]]:
+    return {"dense1.weight": (c.hidden, c.inputs), "dense1.bias": (c.hidden,),
+            "dense2.weight": (1, c.hidden), "dense2.bias": (1,)}
+
+
+def checked(r: RunResult, status: str, final_correct: int) -> RunResult:
+    """`r` if its numbers are possible for its config and agree with the row's own
+    columns; else ValueError (DAMAGED_ROW: the run is trained again), so an edited or
+    damaged row never reaches a report."""
+    c = r.config
+    shapes = {"train_loss": r.train_loss.shape, "test_loss": r.test_loss.shape, "test_correct": r.test_correct.shape,
+              **{k: v.shape for k, v in r.params.items()}}
+    expected = {"train_loss": (c.epochs, len(LOGGED_BATCHES)), "test_loss": (c.epochs,),
+                "test_correct": (c.epochs,), **param_shapes(c)}
+    if shapes != expected:
+        raise ValueError(f"arrays of shapes {shapes}, expected {expected}")
+    correct = r.test_correct
+    if correct.dtype.kind not in "iu" or correct.min() < 0 or correct.max() > c.test_total:
+        raise ValueError(f"test_correct outside 0 to {c.test_total}")
+    if final_correct != r.final_correct or status != ("diverged" if r.diverged else "ok"):
+        raise ValueError("the row's columns disagree with its arrays (a non-finite number in a run not "
+                         "recorded as diverged, or the reverse)")
+    return r
 
 
 def from_row(rec: tuple) -> RunResult:

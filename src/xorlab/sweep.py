@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Iterator, Sequence
 
 from .config import KNOB_DEFAULTS, MOMENTUM_OPTIMIZERS, ConfigError, RunConfig
@@ -54,12 +54,25 @@ class Grid:
         """One config per cell and seed; seeds vary fastest. Validates every value."""
         return [RunConfig(**cell, seed=seed, dtype=self.dtype) for cell in self.cells() for seed in self.seeds]
 
+    def as_set(self) -> tuple[Grid, dict[str, tuple]]:
+        """This grid with each setting's repeated values merged (`--lr 0.1 0.10 1e-1` is
+        one learning rate, trained and counted once), and the settings that had repeats,
+        with their values as given."""
+        repeated = {f: getattr(self, f) for f in (*self.CELL, "seeds")
+                    if len(distinct(getattr(self, f))) < len(getattr(self, f))}
+        return replace(self, **{f: distinct(v) for f, v in repeated.items()}), repeated
+
     @property
     def size(self) -> int:
         n = len(self.seeds)
         for f in self.CELL:
             n *= len(getattr(self, f))
         return n  # at most len(configs()): momentum values collapse for the other optimizers
+
+
+def distinct(values: Sequence) -> tuple:
+    """Each value once, in the order first given."""
+    return tuple(dict.fromkeys(values))
 
 
 def parse_seeds(text: str) -> tuple[int, ...]:

@@ -98,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
     if not is_loopback(args.host):
         print(f"xorlab serve: warning: listening on {args.host}: anyone who can reach this machine "
               "can use the playground (and its CPU)", file=sys.stderr)
-    config = uvicorn.Config(create_app(store), host=args.host, port=args.port, log_level="warning",
+    config = uvicorn.Config(create_app(store, host=args.host), host=args.host, port=args.port, log_level="warning",
                             timeout_graceful_shutdown=5)
     server = uvicorn.Server(config)
     announce_on_startup(server, store, args.open)

@@ -10,6 +10,7 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
+from ..files import printable
 from .experiment import add_scale_options, run_in_store, scale_from_args
 
 
@@ -35,7 +36,7 @@ def command_line(args: argparse.Namespace) -> str:
     does not change their numbers (tested with loopback workers; every stored run
     records where it ran), and a cluster's address means nothing to a reader."""
     scale = scale_from_args(args)
-    parts = ["xorlab", "study", "--out", args.out, "--seeds", str(scale.seeds), "--engine", args.engine]
+    parts = ["xorlab", "study", "--out", printable(args.out), "--seeds", str(scale.seeds), "--engine", args.engine]
     if args.quick:
         parts.append("--quick")
     if scale.epochs is not None:

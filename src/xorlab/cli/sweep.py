@@ -13,7 +13,7 @@ from rich.table import Table
 from ..config import ACTIVATIONS, DTYPES, INITS
 from ..engines import ENGINES
 from ..formatting import interval_text, percent
-from ..sweep import CENTER_VALUES, Grid, parse_seeds, plan_sweep, run_chunks
+from ..sweep import CENTER_VALUES, Grid, distinct, parse_seeds, plan_sweep, run_chunks
 from ..progress import RunProgress
 from .options import check_out_file, int_at_least, out_path, positive_float
 from .scheduler import add_cluster_options, executor_from_args
@@ -74,6 +74,17 @@ def build_grid(args: argparse.Namespace) -> Grid:
                 weight_decay=tuple(args.weight_decay), layers=tuple(args.layers))
 
 
+def cell_text(value) -> str:
+    return "centred" if value is True else "raw" if value is False else str(value)
+
+
+def merged_note(prog: str, repeated: dict[str, tuple]) -> str:
+    """One line naming the values that parse equal and are trained once."""
+    parts = [f"--{f.replace('_', '-')} {' '.join(cell_text(v) for v in given)} is "
+             f"{' '.join(cell_text(v) for v in distinct(given))}" for f, given in repeated.items()]
+    return f"{prog}: note: repeated values merged, each trained and counted once: {'; '.join(parts)}"
+
+
 def summary_table(results, grid: Grid) -> Table:
     """Success per cell; only the settings that vary across the grid get a column."""
     from ..stats import success_rows  # scipy: imported only when a table is drawn
@@ -83,7 +94,7 @@ def summary_table(results, grid: Grid) -> Table:
     for col in (*varying, "runs", "success", "95% CI", "mean acc", "diverged"):
         table.add_column(col, justify="right")
     for r in success_rows(results, varying):
-        cells = ["centred" if r[f] is True else "raw" if r[f] is False else str(r[f]) for f in varying]
+        cells = [cell_text(r[f]) for f in varying]
         table.add_row(*cells, str(r["runs"]), percent(r["success_rate"], 1),
                       interval_text(r["ci_low"], r["ci_high"]), percent(r["mean_accuracy"], 1), str(r["diverged"]))
     return table
@@ -109,7 +120,9 @@ def write_lines(out, name: str | None, lines: list[str]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    grid = build_grid(args)
+    grid, repeated = build_grid(args).as_set()
+    if repeated:
+        print(merged_note(args.prog, repeated), file=sys.stderr)
     configs, pieces = plan_sweep(grid, args.engine)  # refuses what cannot run, before any output
     err = Console(stderr=True)
     if args.out is not None:

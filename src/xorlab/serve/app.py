@@ -10,19 +10,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import threading
 import time
+import weakref
 from importlib import resources
 from pathlib import Path
-from typing import Any, AsyncIterator
+from typing import Any, AsyncIterator, Callable
 
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.middleware import Middleware
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from .. import __version__
 from ..data import make_data
-from .jobs import FINISHED, Busy, Job, Jobs, live_modes, params_json, rate_json
+from .guard import Guard
+from .jobs import FINISHED, IDLE_SECONDS, Busy, Job, Jobs, live_modes, params_json, rate_json
 from .settings import SettingsError, meta, parse
 
 MAX_BODY = 4096  # bytes: a job's settings are ~200
@@ -90,12 +94,12 @@ class Live:
         return {**rate_json(k, len(self.accuracy)), "epoch": self.epoch}
 
 
-async def job_events(job: Job) -> AsyncIterator[str]:
+async def job_events(job: Job, release: Callable[[], None]) -> AsyncIterator[str]:
     """The job's events: `start`, then `epochs` (every snapshot since the last one,
     with the success rate so far), `params` and `modes` now and then, and finally
-    `done`, `stopped` or `error` with the job's status. A listener that leaves while the
-    job trains, when it was the last, stops the job (a closed tab)."""
-    job.listeners += 1
+    `done`, `stopped` or `error` with the job's status. The stream was counted by the
+    caller; `release` uncounts it. A listener that leaves while the job trains, when it
+    was the last, stops the job (a closed tab)."""
     live, cursor, sent_params = Live(), 0, -1
     last_params = last_modes = 0.0
     modes_every = MODES_SECONDS
@@ -125,14 +129,33 @@ async def job_events(job: Job) -> AsyncIterator[str]:
                 continue
             await asyncio.sleep(FLUSH_SECONDS)
     finally:
-        job.listeners -= 1
+        release()
         if job.listeners == 0 and not job.finished:
             job.stop()
 
 
-def create_app(store_path: str | Path, max_running: int | None = None) -> Starlette:
-    """The playground as an ASGI app; jobs keep their results in the SQLite file at store_path."""
-    jobs = Jobs(Path(store_path), **({} if max_running is None else {"max_running": max_running}))
+def counted_stream(jobs: Jobs, job: Job) -> AsyncIterator[str]:
+    """The job's events, its stream counted now (Busy past the limits) and uncounted
+    once, when the stream ends or, if the client left before it began, when it is dropped."""
+    jobs.open_stream(job)
+    released = threading.Event()
+
+    def release() -> None:
+        if not released.is_set():
+            released.set()
+            jobs.close_stream(job)
+
+    stream = job_events(job, release)
+    weakref.finalize(stream, release)
+    return stream
+
+
+def create_app(store_path: str | Path, max_running: int | None = None, host: str = "127.0.0.1",
+               idle_seconds: float = IDLE_SECONDS, max_streams: tuple[int, int] | None = None) -> Starlette:
+    """The playground as an ASGI app answering only for `host` (see `guard`); jobs keep
+    their results in the SQLite file at store_path."""
+    limits = {"max_running": max_running, "max_streams": max_streams}
+    jobs = Jobs(Path(store_path), idle_seconds=idle_seconds, **{k: v for k, v in limits.items() if v is not None})
     files = _load_static()
 
     def static_file(name: str) -> Response:
@@ -154,9 +177,11 @@ def create_app(store_path: str | Path, max_running: int | None = None) -> Starle
     async def create_job(request: Request) -> Response:
         try:
             data = json.loads(await read_body(request))
+        except ClientDisconnect:  # the client hung up mid-body: nobody to answer
+            return Response(status_code=400)
         except TooLarge:
             return error(413, f"the request body is over {MAX_BODY} bytes")
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
             return error(400, "the body must be JSON: an object of settings")
         try:
             settings = parse(data)
@@ -180,7 +205,11 @@ def create_app(store_path: str | Path, max_running: int | None = None) -> Starle
         job = find(request)
         if isinstance(job, Response):
             return job
-        return StreamingResponse(job_events(job), media_type="text/event-stream",
+        try:
+            stream = counted_stream(jobs, job)
+        except Busy as err:
+            return error(429, str(err))
+        return StreamingResponse(stream, media_type="text/event-stream",
                                  headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
 
     async def results(request: Request) -> Response:
@@ -232,6 +261,6 @@ def create_app(store_path: str | Path, max_running: int | None = None) -> Starle
         yield
         await asyncio.to_thread(jobs.stop_all)  # Ctrl-C: training threads end at their next epoch
 
-    app = Starlette(routes=routes, lifespan=lifespan)
+    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(Guard, host=host)])
     app.state.jobs = jobs
     return app

@@ -35,6 +35,13 @@ MAX_RUNNING = 2  # jobs training at once; more get HTTP 429 (2 cores shared by a
 # Finished jobs kept in memory for their results routes; a 500-seed, 1000-epoch job holds
 # ~32 MB of curves as Python lists, so a few.
 KEEP_FINISHED = 8
+# A job that nobody streams or polls for this long stops (after its epoch in flight):
+# a page that posted a job and went away, or a script that never reads its results.
+IDLE_SECONDS = 60.0
+# Open event streams: each polls its job ten times a second, so a hundred of them slow
+# every job; a page needs one per job (two while it reconnects).
+MAX_STREAMS_PER_JOB = 4
+MAX_STREAMS = 16
 ACCURACY_BINS = 20  # histogram of final accuracy: 5% bins
 
 RUNNING, DONE, STOPPED, ERROR = "running", "done", "stopped", "error"
@@ -46,7 +53,7 @@ class Stopped(Exception):
 
 
 class Busy(Exception):
-    """Too many jobs are training; the caller should try again later."""
+    """Too many jobs are training (or streams open); the caller should try again later."""
 
 
 def finite(values: Sequence[float], digits: int = 6) -> list[float | None]:
@@ -82,6 +89,15 @@ class Job:
     summary: dict | None = None
     started: float = field(default_factory=time.monotonic)
     seconds: float | None = None
+    idle_seconds: float = IDLE_SECONDS
+
+    @property
+    def idle(self) -> bool:
+        """Nobody has streamed or polled this job for `idle_seconds`."""
+        return self.listeners == 0 and time.monotonic() - self.seen > self.idle_seconds
+
+    def touch(self) -> None:
+        self.seen = time.monotonic()
 
     def __post_init__(self) -> None:
         self.configs: list[RunConfig] = self.settings.configs()
@@ -89,6 +105,7 @@ class Job:
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self.listeners = 0
+        self.seen = self.started
 
     # --- reading (any thread) ---
     @property
@@ -157,7 +174,7 @@ class Job:
         self.summary = summarise(self.results)
 
     def _on_epoch(self, snap: EpochSnapshot, positions: Sequence[int]) -> None:
-        if self._stop.is_set():
+        if self._stop.is_set() or self.idle:
             raise Stopped
         self._add(snap.epoch, [positions[i] for i in snap.indices], snap.test_loss, snap.test_correct, snap.params)
 
@@ -228,11 +245,16 @@ def live_modes(job: Job) -> list[tuple[str, int]]:
 class Jobs:
     """The server's jobs: at most `max_running` training at once, the last few kept."""
 
-    def __init__(self, store_path: Path, max_running: int = MAX_RUNNING):
+    def __init__(self, store_path: Path, max_running: int = MAX_RUNNING, idle_seconds: float = IDLE_SECONDS,
+                 max_streams: tuple[int, int] = (MAX_STREAMS_PER_JOB, MAX_STREAMS)):
         self.store_path = Path(store_path)
         self.max_running = max_running
+        self.idle_seconds = idle_seconds
+        self.max_streams = max_streams  # (per job, in all)
         self._jobs: OrderedDict[str, Job] = OrderedDict()
-        self._lock = threading.Lock()
+        # Reentrant: a stream dropped before it began is uncounted by a finalizer that may
+        # run, in garbage collection, while this thread holds the lock.
+        self._lock = threading.RLock()
 
     def create(self, settings: Settings) -> Job:
         with self._lock:
@@ -240,7 +262,7 @@ class Jobs:
             if running >= self.max_running:
                 raise Busy(f"{running} jobs are training, the most this server runs at once; "
                            "stop one or try again when one finishes")
-            job = Job(settings)
+            job = Job(settings, idle_seconds=self.idle_seconds)
             self._jobs[job.id] = job
             self._forget_old()
         threading.Thread(target=job.run, args=(self.store_path,), name=f"xorlab-job-{job.id}",
@@ -249,7 +271,25 @@ class Jobs:
 
     def get(self, job_id: str) -> Job | None:
         with self._lock:
-            return self._jobs.get(job_id)
+            job = self._jobs.get(job_id)
+        if job is not None:
+            job.touch()  # polled: someone still wants it
+        return job
+
+    def open_stream(self, job: Job) -> None:
+        """Count a new event stream of `job` (`close_stream` uncounts it); Busy beyond the limits."""
+        per_job, total = self.max_streams
+        with self._lock:
+            streams = sum(j.listeners for j in self._jobs.values())
+            if job.listeners >= per_job or streams >= total:
+                raise Busy(f"{job.listeners} event streams are open on this job and {streams} in all "
+                           f"(at most {per_job} and {total}); close one and try again")
+            job.listeners += 1
+
+    def close_stream(self, job: Job) -> None:
+        with self._lock:
+            job.listeners -= 1
+            job.touch()
 
     def stop_all(self, timeout: float = 10.0) -> None:
         with self._lock:

@@ -74,18 +74,24 @@ class Settings:
 NAMES = tuple(f.name for f in fields(Settings))
 
 
+def _finite_number(value: Any) -> bool:
+    """A JSON number that int() and float() take: Python's JSON reads NaN, Infinity and
+    1e400 (inf) as floats, and math.isfinite(10**400) overflows."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    return isinstance(value, int) or math.isfinite(value)
+
+
 def _int(name: str, value: Any) -> int:
     low, high = INT_RANGES[name]
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != int(value) \
-            or not low <= value <= high:
+    if not _finite_number(value) or value != int(value) or not low <= value <= high:
         raise SettingsError(name, f"{name} must be an integer from {low} to {high} (got {value!r})")
     return int(value)
 
 
 def _lr(value: Any) -> float:
     low, high = LR_RANGE
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) \
-            or not low <= value <= high:
+    if not _finite_number(value) or not low <= value <= high:
         raise SettingsError("lr", f"lr must be a number from {low:g} to {high:g} (got {value!r})")
     return float(value)
 

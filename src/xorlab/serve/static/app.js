@@ -10,6 +10,9 @@ const INPUT_ID = { first_seed: "first-seed" };
 const el = (field) => $(INPUT_ID[field] || field);
 const LOW = "#2f6db5", HIGH = "#d9730d";  // target 0 (or -1) and target 1
 
+// The server takes POSTs only with this type, which no other site can send without asking.
+const JSON_POST = { "Content-Type": "application/json" };
+
 let meta = null;      // GET /api/meta: defaults, ranges, choices, presets
 let job = null;       // the job on screen: its start event, arrays and latest state
 let source = null;    // its EventSource
@@ -169,7 +172,7 @@ function follow(id) {
 async function stop() {
   if (!job || job.finished) return;
   $("stop").disabled = true;
-  await fetch(`/api/jobs/${job.id}/cancel`, { method: "POST" });
+  await fetch(`/api/jobs/${job.id}/cancel`, { method: "POST", headers: JSON_POST });
 }
 
 function finish(state, status) {
@@ -195,7 +198,8 @@ function finish(state, status) {
 
 window.addEventListener("pagehide", () => {
   // A closed tab cancels its job (the server also stops a job whose last listener left).
-  if (job && !job.finished) navigator.sendBeacon(`/api/jobs/${job.id}/cancel`);
+  // keepalive outlives the page; a beacon cannot say the JSON type the server requires.
+  if (job && !job.finished) fetch(`/api/jobs/${job.id}/cancel`, { method: "POST", headers: JSON_POST, keepalive: true });
 });
 
 // ---------- the job's data ----------
