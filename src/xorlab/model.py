@@ -33,16 +33,15 @@ class XorNet(nn.Module):
         # Built in order, so each layer draws its initial weights as a user's script would.
         for name, fan_in, fan_out in layer_shapes(inputs, hidden, layers):
             setattr(self, name, nn.Linear(fan_in, fan_out))
-        self.hidden_layers = [getattr(self, f"dense{i + 1}") for i in range(layers)]
-        # A plain attribute, not a second registration of the module: the state dict (and
-        # the printed parameters) must name each layer once, as `dense{i}`.
-        self.__dict__["output"] = getattr(self, f"dense{layers + 1}")
+        # Names, not a second attribute per layer: an nn.Module attribute is registered
+        # again under its alias, and state_dict would then ask for `output.weight` too.
+        self.layer_names = tuple(name for name, _, _ in layer_shapes(inputs, hidden, layers))
         self.activation = ACTIVATION_FNS[activation]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, N) -> (B,)
-        for layer in self.hidden_layers:
-            x = self.activation(layer(x))  # (B, H)
-        return torch.squeeze(self.output(x))
+        for name in self.layer_names[:-1]:
+            x = self.activation(getattr(self, name)(x))  # (B, H)
+        return torch.squeeze(getattr(self, self.layer_names[-1])(x))
 
 
 def uniform_init_(model: XorNet) -> None:

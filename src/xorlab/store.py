@@ -106,7 +106,7 @@ def run_key(config: RunConfig, engine: str) -> str:
     return f"{config.key()}:{engine}:{ENGINE_VERSIONS[engine]}"
 
 
-def chunks(configs: Sequence[RunConfig], size: int, engine: str = "fused") -> Iterator[list[RunConfig]]:
+def chunks(configs: Sequence[RunConfig], size: int, engine: str = "jax") -> Iterator[list[RunConfig]]:
     """The configs in the planner's pieces (engines/plan.py) of at most `size` runs."""
     for piece in plan(configs, max_runs=size, engine=engine):
         yield [configs[i] for i in piece]
