@@ -3,7 +3,7 @@
     .venv/bin/python benchmarks/cluster.py            # 10,000 seeds of the tutorial's config
     .venv/bin/python benchmarks/cluster.py --quick    # a smoke run (1,000 seeds, 10 epochs)
 
-Local: the sweep's own path (`run_chunks`, batched engine) in a fresh process, its
+Local: the sweep's own path (`run_chunks`, jax engine) in a fresh process, its
 threads as PyTorch chooses. Cluster: `dask scheduler` and WORKERS `dask worker
 --nthreads 1 --no-nanny` processes (OMP_NUM_THREADS=1) on 127.0.0.1, started here and
 stopped at the end; this process is the client. Workers import torch and xorlab
@@ -35,7 +35,7 @@ from xorlab.sweep import Grid, run_chunks
 seeds, epochs = int(sys.argv[1]), int(sys.argv[2])
 configs = Grid(seeds=tuple(range(seeds)), epochs=(epochs,)).configs()
 t0 = time.perf_counter()
-n = sum(len(chunk) for chunk in run_chunks(configs, "batched"))
+n = sum(len(chunk) for chunk in run_chunks(configs, "jax"))
 print(json.dumps({"seconds": time.perf_counter() - t0, "runs": n}))
 """
 
@@ -83,7 +83,7 @@ def stop(procs: list[subprocess.Popen]) -> None:
 
 
 def warm_up() -> None:
-    import xorlab.engines.batched  # noqa: F401  (torch and the engine, as the local process imports them)
+    import xorlab.engines.jax_engine  # noqa: F401  (torch and the engine, as the local process imports them)
 
 
 def payload(nbytes: int) -> bytes:
@@ -102,7 +102,7 @@ def cluster_sweep(address: str, seeds: int, epochs: int, task_runs: int, workers
     configs = Grid(seeds=tuple(range(seeds)), epochs=(epochs,)).configs()
     with DaskExecutor(address, task_runs=task_runs) as ex:
         t0 = time.perf_counter()
-        results = [r for chunk in run_chunks(configs, "batched", executor=ex) for r in chunk]
+        results = [r for chunk in run_chunks(configs, "jax", executor=ex) for r in chunk]
         wall = time.perf_counter() - t0
         return {"wall": wall, "tasks": ex.tasks, "compute": ex.compute_seconds, "results": results}
 
@@ -126,7 +126,7 @@ def store_cost(results) -> float:
     with tempfile.TemporaryDirectory() as folder, Store(Path(folder) / "runs.sqlite") as store:
         t0 = time.perf_counter()
         for start in range(0, len(results), 1024):
-            store.put(results[start:start + 1024], "batched")
+            store.put(results[start:start + 1024], "jax")
         return (time.perf_counter() - t0) / len(results)
 
 
@@ -158,7 +158,7 @@ def main() -> int:
 
     overhead = (m["wall"] * args.workers - m["compute"]) / m["tasks"]
     per_task = m["compute"] / m["tasks"]
-    print(f"sweep: {seeds} seeds x {epochs} epochs, batched engine; cluster: {args.workers} workers x 1 thread, "
+    print(f"sweep: {seeds} seeds x {epochs} epochs, jax engine; cluster: {args.workers} workers x 1 thread, "
           f"{m['tasks']} tasks of up to {task_runs} runs")
     print(f"local (one process):        {local:8.1f} s   {1000 * local / seeds:7.2f} ms per run")
     print(f"loopback cluster:           {m['wall']:8.1f} s   {1000 * m['wall'] / seeds:7.2f} ms per run   "

@@ -1,12 +1,19 @@
-"""Time the one-run loop against the fused and batched engines on the tutorial's config.
+"""Time the jax engine beside the one-run loop and the hand-written JAX peer, in one run.
 
-    .venv/bin/python benchmarks/engines.py            # the full table (several minutes)
+    .venv/bin/python benchmarks/engines.py            # the full table (10-20 minutes)
     .venv/bin/python benchmarks/engines.py --quick    # a small smoke version
 
-Every measurement runs in its own fresh process, so each has its own peak memory
-(ru_maxrss) and the fused engine's first call is really cold: numba's on-disk cache is
-pointed at a new empty folder for it.
-Times include making each run's data (the tutorial's exact stream) and initial weights.
+Every measurement runs in its own fresh process (xorlab owns it: `configure_process`,
+as the CLI does: one XLA device per core, whole loops in one kernel), so each first
+call is really cold: JAX's compilation cache is pointed at a new empty folder for it.
+Rows:
+- `with data`: `run_many` of R tutorial runs after a 1-run warm-up of the same program
+  (the tutorial's exact data stream, seeded init, training, results);
+- `train`: the same piece built untimed, only its training timed (what the peer times);
+- `peer`: ../shared/bench/peers/peer_jax.py --variant elementwise (both cores), where
+  that checkout is present (same venv, same JAX);
+- `first call`: a new setting's compile plus one 1-epoch run, with an empty cache;
+- `adam`, `layers 2 hidden 4`: ms per run per parameter and step, against the tutorial's.
 """
 
 from __future__ import annotations
@@ -14,94 +21,113 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
 import time
+from pathlib import Path
 
-# The arithmetic floor of one 100-epoch tutorial run (benchmarks/README.md): ~17.5
-# MFLOP and ~1 M exp, ~0.4 ms on one AVX-512 core with a vectorised exp.
-FLOOR_S_PER_RUN_PER_CORE = 0.4e-3
+PEER = Path(__file__).resolve().parents[2] / "shared" / "bench" / "peers" / "peer_jax.py"
 
 CHILD = r"""
-import json, resource, sys, time
-import torch
+import json, sys, time
+from xorlab.engines.jax_engine import configure_process
+configure_process()
+import jax, xorlab.data  # the libraries' import (seconds under load) is not a first call's compile
 from xorlab.config import RunConfig
-from xorlab.engines import run_many
-from xorlab.data import make_data
-engine, runs, epochs, what = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-configs = [RunConfig(seed=s, epochs=epochs) for s in range(runs)]
-if what == "data":
-    make_data([0])  # load the compiled stream (from numba's cache) before timing
-elif what == "warm" and engine == "fused":
-    run_many([RunConfig(seed=0, epochs=1)], engine=engine)  # load the compiled kernels
+from xorlab.engines import jax_engine, run_many
+xorlab.data.make_data([0])  # nor is loading the compiled data stream
+what, runs, epochs, knobs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4])
+configs = [RunConfig(seed=s, epochs=epochs, **knobs) for s in range(runs)]
+if what != "first":  # compile (or load) the programs of R runs' blocks on every device first
+    run_many(configs if runs <= 1000 else configs[:runs // 2], engine="jax")
 t0 = time.perf_counter()
-if what == "data":
-    make_data(list(range(runs)))
+if what == "train":
+    piece = jax_engine.Piece(configs)
+    piece.train(1)  # every block's program compiled and loaded
+    piece = jax_engine.Piece(configs)
+    t0 = time.perf_counter()
+    piece.train(epochs)
 else:
-    run_many(configs, engine=engine)
-seconds = time.perf_counter() - t0
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-print(json.dumps({"seconds": seconds, "peak_bytes": peak, "threads": torch.get_num_threads()}))
+    run_many(configs if what != "first" else configs[:1], engine="jax")
+print(json.dumps({"seconds": time.perf_counter() - t0}))
 """
 
 
-def measure(engine: str, runs: int, epochs: int, what: str = "train", env: dict | None = None) -> dict:
-    out = subprocess.run([sys.executable, "-c", CHILD, engine, str(runs), str(epochs), what],
+def measure(what: str, runs: int, epochs: int, knobs: dict | None = None, env: dict | None = None) -> float:
+    out = subprocess.run([sys.executable, "-c", CHILD, what, str(runs), str(epochs), json.dumps(knobs or {})],
                          capture_output=True, text=True, env={**os.environ, **(env or {})})
     if out.returncode != 0:
-        raise SystemExit(f"measurement failed ({engine}, R={runs}):\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])
+        raise SystemExit(f"measurement failed ({what}, R={runs}):\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])["seconds"]
 
 
-def row(label: str, runs: int, epochs: int, m: dict, base_per_run: float | None) -> str:
-    per_run = m["seconds"] / runs * (100 / epochs)  # per 100-epoch run
-    ratio = f"{base_per_run / per_run:10.0f}x" if base_per_run else f"{'1x':>11}"
-    return (f"{label:<22}{runs:>7}{per_run * 1000:>14.2f}{ratio}{runs / m['seconds']:>10.1f}"
-            f"{m['peak_bytes'] / 2**20:>11.0f}")
+def peer(runs: int, epochs: int) -> float | None:
+    """The JAX peer's training ms per 100-epoch run, or None where it is not checked out."""
+    if not PEER.exists() or runs % 2:
+        return None
+    out = subprocess.run([sys.executable, str(PEER), "--variant", "elementwise", "--runs", str(runs),
+                          "--epochs", str(epochs)], capture_output=True, text=True)
+    found = re.search(r"^JSON (.*)$", out.stdout + out.stderr, re.M)
+    return json.loads(found.group(1))["train_ms_per_run_100ep"] if found else None
+
+
+def per_run_ms(seconds: float, runs: int, epochs: int) -> float:
+    return seconds / runs * (100 / epochs) * 1000
+
+
+def params(inputs: int = 2, hidden: int = 2, layers: int = 1) -> int:
+    return hidden * (inputs + 1) + (layers - 1) * hidden * (hidden + 1) + hidden + 1
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes and 2 epochs, for a smoke run (default: off)")
-    parser.add_argument("--sizes", type=int, nargs="+", default=None,
-                        help="batch sizes R to time (default: 1 100 1000 10000)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="runs R to time (default: 100 1000 10000)")
     parser.add_argument("--epochs", type=int, default=None, help="epochs per run (default: 100)")
-    parser.add_argument("--engines", nargs="+", default=["fused", "batched"],
-                        help="engines timed at every size (default: fused batched)")
-    parser.add_argument("--loop-epochs", type=int, default=None,
-                        help="epochs of the one-run loop, scaled to 100 (default: --epochs)")
+    parser.add_argument("--first-calls", action="store_true", help="only the first-call lines (default: off)")
     args = parser.parse_args()
-    sizes = args.sizes or ([1, 64] if args.quick else [1, 100, 1000, 10_000])
+    sizes = args.sizes or ([64] if args.quick else [100, 1000, 10_000])
     epochs = args.epochs or (2 if args.quick else 100)
-
-    print(f"xorlab engine benchmark: tutorial config (2-2-1 sigmoid, SGD lr 0.01, {epochs} epochs of 500 "
-          f"batches), {os.cpu_count()} CPUs; times per 100-epoch run, data and init included")
-    print(f"{'engine':<22}{'runs R':>7}{'ms per run':>14}{'vs loop':>11}{'runs/s':>10}{'peak MiB':>11}")
+    print(f"xorlab jax engine: tutorial config (2-2-1 sigmoid, SGD lr 0.01, {epochs} epochs of 500 batches), "
+          f"{os.cpu_count()} CPUs; ms per 100-epoch run")
+    print(f"{'':<26}{'runs R':>7}{'ms per run':>12}{'vs peer':>9}")
     t0 = time.perf_counter()
-    loop_epochs = args.loop_epochs or epochs
-    base = measure("classic", 1, loop_epochs)
-    base_per_run = base["seconds"] * (100 / loop_epochs)
-    print(row("classic (one-run loop)", 1, loop_epochs, base, None))
-    if "fused" in args.engines:
-        with tempfile.TemporaryDirectory() as cache:
-            cold = measure("fused", 1, 1, env={"NUMBA_CACHE_DIR": cache})
-            print(f"{'fused: first call':<22}{1:>7}  cold JIT compile + 1 epoch: {cold['seconds']:.1f} s "
-                  "(once per install: cached on disk)")
-    for engine in args.engines:
-        for r in sizes:
-            m = measure(engine, r, epochs, what="warm")
-            print(row(engine, r, epochs, m, base_per_run), flush=True)
-            if engine == "fused":
-                per_run = m["seconds"] / r * (100 / epochs)
-                floor = FLOOR_S_PER_RUN_PER_CORE / min(os.cpu_count() or 1, r)
-                print(f"{'  distance to floor':<22}{r:>7}{per_run / floor:>13.0f}x  (floor {floor * 1e3:.2f} ms per run)")
-    n = sizes[-1]
-    data = measure("fused", n, epochs, what="data")
-    print(f"making the tutorial's data for {n} seeds: {data['seconds']:.2f} s "
-          f"({data['seconds'] / n * 1000:.2f} ms per seed)")
+    if not args.first_calls:
+        speed(sizes, epochs)
+    first_calls()
     print(f"total benchmark time {time.perf_counter() - t0:.0f} s")
     return 0
+
+
+def speed(sizes: list[int], epochs: int) -> None:
+    """The tutorial's ms per run beside the peer's, then Adam's and a deeper net's."""
+    for r in sizes:
+        base = peer(r, epochs)
+        for label, what in (("jax, with data", "warm"), ("jax, train", "train")):
+            ms = per_run_ms(measure(what, r, epochs), r, epochs)
+            ratio = f"{ms / base:8.2f}x" if base else f"{'-':>9}"
+            print(f"{label:<26}{r:>7}{ms:>12.2f}{ratio}", flush=True)
+        if base:
+            print(f"{'peer (hand-written JAX)':<26}{r:>7}{base:>12.2f}{'1x':>9}", flush=True)
+    r = sizes[min(1, len(sizes) - 1)]
+    tutorial = per_run_ms(measure("train", r, epochs), r, epochs) / params()
+    for label, knobs, n in (("adam", {"optimizer": "adam"}, params()),
+                            ("layers 2, hidden 4", {"layers": 2, "hidden": 4}, params(hidden=4, layers=2))):
+        ms = per_run_ms(measure("train", r, epochs, knobs), r, epochs) / n
+        print(f"{label + ' per parameter':<26}{r:>7}{ms:>12.4f}{ms / tutorial:8.2f}x the tutorial's "
+              f"({tutorial:.4f} ms per parameter)", flush=True)
+
+
+def first_calls() -> None:
+    """A new setting's compile plus a 1-epoch run: in an empty cache, then from it."""
+    for label, knobs in (("tutorial", {}), ("adam", {"optimizer": "adam"}), ("layers 2, hidden 4",
+                                                                            {"layers": 2, "hidden": 4})):
+        with tempfile.TemporaryDirectory() as cache:
+            s = measure("first", 1, 1, knobs, env={"JAX_COMPILATION_CACHE_DIR": cache})
+            again = measure("first", 1, 1, knobs, env={"JAX_COMPILATION_CACHE_DIR": cache})
+        print(f"first call, {label}: compile + 1 epoch {s:.2f} s; in a new process, from the cache {again:.2f} s")
 
 
 if __name__ == "__main__":

@@ -10,6 +10,10 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
+from xorlab.engines.jax_engine import configure_process
+
+configure_process()  # the suite owns its processes: both XLA devices, the compilation cache
+
 from xorlab import experiments
 from xorlab.cli import main
 from xorlab.config import RunConfig

@@ -101,15 +101,15 @@ def test_an_unreachable_scheduler_is_one_line_and_exit_2(tmp_path, how):
 
 def test_a_worker_with_other_versions_refuses_its_task():
     with pytest.raises(ClusterError, match="torch 0.0"):
-        train_task(configs()[:1], "batched", {**versions(), "torch": "0.0"})
+        train_task(configs()[:1], "jax", {**versions(), "torch": "0.0"})
 
 
 def test_the_local_executor_yields_pieces_in_order_with_provenance():
     pieces = [configs()[:3], configs()[3:4]]
-    done = list(LocalExecutor().map(pieces, "batched"))
+    done = list(LocalExecutor().map(pieces, "jax"))
     assert [i for i, _ in done] == [0, 1]
     assert all(r.extras["provenance"] == provenance() for _, rs in done for r in rs)
-    same_results([r for _, rs in done for r in rs], run_many(configs()[:4], engine="batched"))
+    same_results([r for _, rs in done for r in rs], run_many(configs()[:4], engine="jax"))
 
 
 # --- an in-process LocalCluster --------------------------------------------------------
@@ -129,10 +129,10 @@ def test_cluster_runs_equal_local_runs_bit_for_bit_and_record_where_they_ran(loc
     cs = [RunConfig(activation=a, seed=s, epochs=2, dtype=dtype, center=s % 2 == 0, lr=0.1)
           for a in ("sigmoid", "tanh", "relu") for s in range(4)]
     with DaskExecutor(local_cluster, task_runs=4) as ex, Store(tmp_path / FILENAME, executor=ex) as store:
-        remote = store.run(cs, "batched")
+        remote = store.run(cs, "jax")
         assert ex.tasks == 3 and ex.compute_seconds > 0
         rows = store.db.execute("SELECT host, torch_version, cpu_capability FROM runs").fetchall()
-    same_results(remote, run_many(cs, engine="batched"))
+    same_results(remote, run_many(cs, engine="jax"))
     # loopback workers: the same machine, torch and CPU capability as this process
     where = provenance()
     assert rows == [(where["host"], where["torch"], where["cpu_capability"])] * len(cs)
@@ -158,12 +158,12 @@ def test_an_interrupted_client_resumes_from_the_store_without_retraining(local_c
 
     with DaskExecutor(local_cluster, task_runs=4) as ex, Store(tmp_path / FILENAME, executor=ex) as store:
         with pytest.raises(KeyboardInterrupt):
-            store.run(cs, "batched", on_progress=interrupt_after_first_piece, chunk_runs=4)
+            store.run(cs, "jax", on_progress=interrupt_after_first_piece, chunk_runs=4)
         assert len(store) == 4
     with DaskExecutor(local_cluster, task_runs=4) as ex, Store(tmp_path / FILENAME, executor=ex) as store:
-        results = store.run(cs, "batched", chunk_runs=4)
+        results = store.run(cs, "jax", chunk_runs=4)
         assert ex.tasks == 3  # only the 12 missing runs
-    same_results(results, run_many(cs, engine="batched"))
+    same_results(results, run_many(cs, engine="jax"))
 
 
 class Tiny(Experiment):
@@ -192,7 +192,7 @@ def test_a_study_on_the_cluster_resumes_and_reports_like_a_local_one(local_clust
     with DaskExecutor(local_cluster, task_runs=4) as ex:
         again = run_study(tmp_path, scale, names=["tiny"], executor=ex)
         assert ex.tasks == 0  # everything came from the store
-    assert trained == 3  # 12 runs, tasks of 4
+    assert trained == 4  # 12 runs: two programs (sigmoid, tanh) of 6, tasks of at most 4
     fresh = Tiny().run(Lab(), scale)  # trained here on the default engine, no store
     for study in (first, local, again):
         [section] = study.sections

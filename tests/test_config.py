@@ -3,7 +3,8 @@ import math
 
 import pytest
 
-from xorlab.config import FIELD_FLAGS, KNOB_DEFAULTS, ConfigError, RunConfig, check_fits_in_memory
+from xorlab.config import FIELD_FLAGS, KNOB_DEFAULTS, ConfigError, RunConfig
+from xorlab.engines.plan import check_fits_in_memory
 
 
 def test_defaults_are_the_tutorials_settings():

@@ -17,6 +17,7 @@ import numpy as np
 import pytest
 
 from conftest import install
+from xorlab.config import RunConfig
 from xorlab.engines import classic
 from xorlab.store import FILENAME, Store, pack, unpack
 
@@ -374,3 +375,10 @@ def test_repeated_grid_values_train_once_and_say_so(tmp_path, run_cli):
     assert len(note) == 1 and "--lr" in note[0] and "--center centred centred is centred" in note[0]
     assert "--activation tanh tanh is tanh" in note[0]
     assert "│ 2 " in r.err or " 2 │" in r.err  # the summary counts 2 runs, not 12
+
+
+def test_whole_rows_of_any_shape_are_read_back_not_taken_for_damaged(tmp_path):
+    configs = [RunConfig(seed=s, epochs=2, layers=2, batch_size=20, hidden=3, inputs=3) for s in range(2)]
+    with Store(tmp_path / FILENAME) as store:
+        store.run(configs, engine="classic")
+        assert len(store.get(configs, "classic")) == len(configs)

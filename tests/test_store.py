@@ -129,7 +129,7 @@ def test_a_new_engine_version_retrains(tmp_path, monkeypatch):
 
 def test_the_key_includes_engine_and_version():
     c = RunConfig(seed=0)
-    assert run_key(c, "classic") != run_key(c, "batched")
+    assert run_key(c, "classic") != run_key(c, "jax")
     assert c.key() in run_key(c, "classic")
 
 

@@ -32,8 +32,7 @@ CONNECT_TIMEOUT_S = 5
 WORKERS_TIMEOUT_S = 30
 
 # Runs per task. Dask's cost per task is milliseconds (measured in
-# benchmarks/cluster.py), the batched engine's is ~0.15 s per epoch per call whatever
-# its size; 1024 runs of 100 epochs are ~15 s of compute, so Dask's share is far
+# benchmarks/cluster.py); 1024 runs of 100 epochs are a few seconds of compute, so Dask's share is far
 # under 1% and a 10,000-seed sweep still gives each of a few workers several tasks.
 TASK_RUNS = 1024
 

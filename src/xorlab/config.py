@@ -216,17 +216,3 @@ def validate_knobs(c: RunConfig) -> None:
     if not _is_number(c.weight_decay) or c.weight_decay < 0:
         raise ConfigError("weight_decay", f"must be a finite number >= 0 (got {c.weight_decay!r})")
 
-
-def check_fits_in_memory(c: RunConfig, runs: int = 1) -> None:
-    """Refuse sizes that cannot fit, before allocating anything: the planner's memory
-    model (engines/plan.py) for `runs` runs trained one at a time."""
-    from .engines.plan import check_fits
-
-    check_fits(c, runs, lanes=1)
-    # The planner's model knows one hidden layer; the H x H layers of a deeper net hold
-    # their weights, gradients and up to two optimizer states (Adam) on top of it.
-    deep = (c.layers - 1) * c.hidden * (c.hidden + 1) * 4 * (4 if c.dtype == "float32" else 8)
-    have = available_memory_bytes()
-    if deep > have:
-        raise ConfigError("hidden", f"hidden={c.hidden} with layers={c.layers} needs about {deep / 2**30:.1f} GiB, "
-                                    f"more than the {have / 2**30:.1f} GiB available")

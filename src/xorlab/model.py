@@ -33,16 +33,15 @@ class XorNet(nn.Module):
         # Built in order, so each layer draws its initial weights as a user's script would.
         for name, fan_in, fan_out in layer_shapes(inputs, hidden, layers):
             setattr(self, name, nn.Linear(fan_in, fan_out))
-        # Names, not modules: a module held under a second attribute would be registered
-        # twice, and the state dict would gain `output.weight` beside `dense2.weight`.
-        self.layer_names = [name for name, _, _ in layer_shapes(inputs, hidden, layers)]
+        # Names, not a second attribute per layer: an nn.Module attribute is registered
+        # again under its alias, and state_dict would then ask for `output.weight` too.
+        self.layer_names = tuple(name for name, _, _ in layer_shapes(inputs, hidden, layers))
         self.activation = ACTIVATION_FNS[activation]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # (B, N) -> (B,)
-        *hidden, output = (getattr(self, name) for name in self.layer_names)
-        for layer in hidden:
-            x = self.activation(layer(x))  # (B, H)
-        return torch.squeeze(output(x))
+        for name in self.layer_names[:-1]:
+            x = self.activation(getattr(self, name)(x))  # (B, H)
+        return torch.squeeze(getattr(self, self.layer_names[-1])(x))
 
 
 def uniform_init_(model: XorNet) -> None:

@@ -89,3 +89,19 @@ class RunResult:
             "test_loss": [json_number(v) for v in self.test_loss.tolist()],
             "accuracy": self.accuracy.tolist(),
         }
+
+
+@dataclass(frozen=True)
+class EpochSnapshot:
+    """Where some runs stand after an epoch: what a live view draws while they train.
+
+    indices: positions, in the configs given to `engines.run_many`, of the runs in this
+    snapshot (an engine reports the runs it trains together; every run appears once
+    per epoch). Arrays are per run, in `indices` order, copies the caller may keep.
+    """
+
+    epoch: int  # epochs finished, 1-based
+    indices: tuple[int, ...]
+    test_loss: np.ndarray  # (R,) float64: mean test-batch loss after this epoch
+    test_correct: np.ndarray  # (R,) int64
+    params: tuple[dict[str, np.ndarray], ...]  # each run's parameters, named as RunResult.params

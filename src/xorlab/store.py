@@ -27,11 +27,12 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 
 from . import machine
-from .config import RunConfig
+from .config import RunConfig, logged_batches
 from .engines import ENGINE_VERSIONS, ProgressCallback, resolve, run_many
 from .executor import Executor, LocalExecutor
 from .engines.plan import DEFAULT_MAX_RUNS, plan
-from .result import LOGGED_BATCHES, RunResult
+from .model import layer_shapes
+from .result import RunResult
 
 FILENAME = "runs.sqlite"
 
@@ -105,7 +106,7 @@ def run_key(config: RunConfig, engine: str) -> str:
     return f"{config.key()}:{engine}:{ENGINE_VERSIONS[engine]}"
 
 
-def chunks(configs: Sequence[RunConfig], size: int, engine: str = "fused") -> Iterator[list[RunConfig]]:
+def chunks(configs: Sequence[RunConfig], size: int, engine: str = "jax") -> Iterator[list[RunConfig]]:
     """The configs in the planner's pieces (engines/plan.py) of at most `size` runs."""
     for piece in plan(configs, max_runs=size, engine=engine):
         yield [configs[i] for i in piece]
@@ -272,8 +273,10 @@ def provenance_row(r: RunResult) -> tuple:
 
 
 def param_shapes(c: RunConfig) -> dict[str, tuple[int, ...]]:
-    return {"dense1.weight": (c.hidden, c.inputs), "dense1.bias": (c.hidden,),
-            "dense2.weight": (1, c.hidden), "dense2.bias": (1,)}
+    shapes = {}
+    for name, fan_in, fan_out in layer_shapes(c.inputs, c.hidden, c.layers):
+        shapes.update({f"{name}.weight": (fan_out, fan_in), f"{name}.bias": (fan_out,)})
+    return shapes
 
 
 def checked(r: RunResult, status: str, final_correct: int) -> RunResult:
@@ -283,7 +286,7 @@ def checked(r: RunResult, status: str, final_correct: int) -> RunResult:
     c = r.config
     shapes = {"train_loss": r.train_loss.shape, "test_loss": r.test_loss.shape, "test_correct": r.test_correct.shape,
               **{k: v.shape for k, v in r.params.items()}}
-    expected = {"train_loss": (c.epochs, len(LOGGED_BATCHES)), "test_loss": (c.epochs,),
+    expected = {"train_loss": (c.epochs, len(logged_batches(c))), "test_loss": (c.epochs,),
                 "test_correct": (c.epochs,), **param_shapes(c)}
     if shapes != expected:
         raise ValueError(f"arrays of shapes {shapes}, expected {expected}")

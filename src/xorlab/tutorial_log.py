@@ -8,9 +8,10 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .config import BATCH_SIZE, LOG_EVERY, TEST_BATCHES, RunConfig, check_fits_in_memory
+from .config import BATCH_SIZE, LOG_EVERY, TEST_BATCHES, RunConfig
 from .data import XorData, batch_bounds
 from .engines.classic import run_data, train_run
+from .engines.plan import check_fits_in_memory
 from .model import initial_parameters
 from .result import RunResult
 

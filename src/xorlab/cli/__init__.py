@@ -140,6 +140,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("xorlab: error: standard output is closed; redirect it to a file or to "
                   "/dev/null instead", file=sys.stderr)
         return 2
+    from ..engines.jax_engine import configure_process
+
+    configure_process()  # xorlab owns this process: both cores, the compilation cache
     stdout, sys.stdout = sys.stdout, GuardedOutput(sys.stdout)
     args = None
     try:

@@ -35,7 +35,7 @@ def add_scale_options(p: argparse.ArgumentParser, out_default: str) -> None:
     p.add_argument("--out", metavar="DIR", type=out_path, default=out_default,
                    help=f"output folder: results store, findings, figures (default: {out_default})")
     p.add_argument("--engine", choices=ENGINES, default="auto",
-                   help="training engine; auto is fused (default: auto)")
+                   help="training engine; auto is jax (default: auto)")
     p.add_argument("--epochs", type=int_at_least(1), default=None,
                    help="override every epoch budget, for tiny trial runs (default: each "
                    "experiment's own, the tutorial's 100 unless it says otherwise)")

@@ -80,7 +80,7 @@ def announce_on_startup(server, store, open_page: bool) -> None:
 def run(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from ..engines import resolve
+    from ..engines import ENGINE_MODULES, resolve
     from ..serve import default_store_path
     from ..serve.app import create_app
     from ..store import Store, StoreError
@@ -91,8 +91,8 @@ def run(args: argparse.Namespace) -> int:
         raise UsageError(f"{args.prog}: error: argument --store: {err}") from None
     # The default engine's module, loaded now rather than by the first job (a first
     # epoch sooner on screen).
-    importlib.import_module(f"xorlab.engines.{resolve('auto')}")
-    # ...and its compiled kernels loaded (or, on a fresh install, compiled) in the
+    importlib.import_module(ENGINE_MODULES[resolve("auto")])
+    # ...and its programs loaded (from the compilation cache, or compiled) in the
     # background while the page loads: a one-epoch run whose result is dropped.
     threading.Thread(target=warm_up, name="xorlab-warm-up", daemon=True).start()
     if not is_loopback(args.host):

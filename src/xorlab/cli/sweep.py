@@ -34,7 +34,7 @@ def add_parser(sub) -> None:
         "sweep",
         help="train a grid of settings over many seeds; JSON Lines out",
         description="Train every combination of the given settings for every seed (the "
-        "fused engine trains thousands at once) and write one JSON object per run. "
+        "jax engine trains thousands at once) and write one JSON object per run. "
         "Each run can be replayed with 'xorlab train --seed S' and the same settings.",
         epilog="examples:\n  xorlab sweep --activation sigmoid tanh relu --seeds 1000 --out runs.jsonl\n"
         "  xorlab sweep --activation tanh --center centred --lr 0.01 0.1 1 --seeds 100:200\n"
@@ -56,8 +56,8 @@ def add_parser(sub) -> None:
     p.add_argument("--dtype", choices=DTYPES, default="float32", help="precision (default: float32)")
     add_knob_options(p, nargs="+")  # each a list of values to try, like --lr
     p.add_argument("--engine", choices=ENGINES, default="auto",
-                   help="classic: the one-run loop; fused: whole runs in one compiled loop; batched: "
-                   "many runs as PyTorch tensors; auto: fused (default: auto)")
+                   help="classic: the one-run loop; jax: whole runs in one compiled program, "
+                   "runs side by side; auto: jax (default: auto)")
     p.add_argument("--out", metavar="FILE", type=out_path, default=None, help="write JSON Lines to FILE (default: stdout)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table (default: off)")
     add_cluster_options(p)

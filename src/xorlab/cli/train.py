@@ -10,9 +10,9 @@ import torch
 
 from .. import __version__, machine
 from ..config import ACTIVATIONS, DTYPES, INITS, MAX_BATCH_SIZE, MAX_LAYERS, MAX_NOISE, OPTIMIZERS, RunConfig
-from ..tutorial_log import train_logged
 from ..files import write_text_atomic
 from ..formatting import json_safe
+from ..tutorial_log import train_logged
 from .options import check_out_file, float_in, int_at_least, out_path, positive_float, seed
 
 DEFAULTS = RunConfig()

@@ -1,50 +1,34 @@
 """Engines train runs; every engine returns a `RunResult` for a config.
 
-`classic` is the tutorial's loop, one run at a time: the reference. `fused` (the
-default) trains each run's whole budget inside one compiled loop, runs side by side
-in SIMD lanes over all cores (fused.py, kernels.py). `batched` trains many runs at
-once with PyTorch's eager kernels, the hand-written gradients the fused kernels copy.
-All are tested to agree with `classic`: exactly in the metrics up to
-float rounding, which is why each engine's results are stored under its own name.
-`run_many` is what the rest of xorlab calls; `plan.plan` says which runs it should be
-given together.
+`classic` is the tutorial's loop, one run at a time, with `nn.Module` layers and
+`torch.optim`: the reference for every knob. `jax` (the default) traces the same
+training into one XLA program per setting and trains each run's whole budget inside
+it, runs side by side (jax_engine.py, program.py). The two are tested to agree:
+closely in float64, in the metrics in float32 (float rounding differs), which is why
+each engine's results are stored under its own name. `run_many` is what the rest of
+xorlab calls; `plan.plan` says which runs it should be given together.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 
 from ..config import RunConfig
-from ..result import RunResult
+from ..result import EpochSnapshot, RunResult
 from . import classic
-from .plan import check_knobs as plan_check_knobs
 
-ENGINES = ("auto", "fused", "classic", "batched")
+ENGINES = ("auto", "jax", "classic")
 
 # Bumped whenever an engine's numbers could change, so stored results are not reused.
-# (A torch.compile engine, "compiled", was removed: slower than fused at every size.)
-ENGINE_VERSIONS = {"fused": "1", "classic": "1", "batched": "2"}
+# (Removed: "compiled", torch.compile, slower than fused at every size; "fused", numba
+# kernels written by hand per recipe, and "batched", PyTorch's eager kernels, both
+# slower than jax and unable to train the optimizers and depths without new kernels.)
+ENGINE_VERSIONS = {"jax": "1", "classic": "1"}
+ENGINE_MODULES = {"jax": "xorlab.engines.jax_engine", "classic": "xorlab.engines.classic"}
 
 ProgressCallback = Callable[[float], None]  # called with the runs done since the last call
-
-
-@dataclass(frozen=True)
-class EpochSnapshot:
-    """Where some runs stand after an epoch: what a live view draws while they train.
-
-    indices: positions, in the configs given to `run_many`, of the runs in this
-    snapshot (an engine reports the runs it trains together; every run appears once
-    per epoch). Arrays are per run, in `indices` order, copies the caller may keep.
-    """
-
-    epoch: int  # epochs finished, 1-based
-    indices: tuple[int, ...]
-    test_loss: np.ndarray  # (R,) float64: mean test-batch loss after this epoch
-    test_correct: np.ndarray  # (R,) int64
-    params: tuple[dict[str, np.ndarray], ...]  # each run's parameters, named as RunResult.params
 
 
 EpochCallback = Callable[[EpochSnapshot], None]
@@ -53,7 +37,7 @@ EpochCallback = Callable[[EpochSnapshot], None]
 def resolve(engine: str) -> str:
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
-    return "fused" if engine == "auto" else engine
+    return "jax" if engine == "auto" else engine
 
 
 def run_many(configs: Sequence[RunConfig], engine: str = "auto",
@@ -66,16 +50,10 @@ def run_many(configs: Sequence[RunConfig], engine: str = "auto",
     only live views ask for it.
     """
     name = resolve(engine)
-    for config in configs:  # the planner's rule, also for callers that did not plan
-        plan_check_knobs(config, name)
-    if name == "fused":
-        from . import fused
+    if name == "jax":
+        from . import jax_engine
 
-        return fused.train_runs(configs, on_progress=on_progress, on_epoch=on_epoch)
-    if name == "batched":
-        from . import batched
-
-        return batched.train_runs(configs, on_progress=on_progress, on_epoch=on_epoch)
+        return jax_engine.train_runs(configs, on_progress=on_progress, on_epoch=on_epoch)
     results = []
     for i, config in enumerate(configs):
         results.append(classic.train_run(config, on_epoch=_classic_snapshots(i, on_epoch)))

@@ -17,10 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch import optim
 
-from ..config import LOG_EVERY, RunConfig, check_fits_in_memory, logged_batches
+from ..config import LOG_EVERY, RunConfig, logged_batches
 from ..data import XorData, make_data, train_batches, unseeded_data
 from ..model import TORCH_DTYPES, XorNet, build_model
 from ..result import RunResult
+from .plan import check_fits_in_memory
 
 # on_epoch(epoch, train_losses (L,), test_loss, test_correct, params), called after each
 # epoch (L = len(logged_batches(config)), 5 at the tutorial's batch size); params is a

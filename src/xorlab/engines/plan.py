@@ -1,190 +1,180 @@
 """The planner: which runs train together, how many at once, and whether they fit.
 
 `plan(configs)` cuts a list of configs into pieces (lists of indices). Each piece is
-trainable on its own by `run_many`, holds runs that share a precision, an epoch
-budget and an input count, and fits the memory budget by `piece_bytes`, the one
-memory model: it counts what the fused engine allocates for a piece (its lane blocks
-padded to full blocks, the data in the run's precision, the per-epoch history, the
-per-thread work arrays and the results handed back). Store, sweep and study iterate
-these pieces, committing or writing each before the next; a cluster executor can
-send each piece as one task. Pieces are deterministic (the same configs give the same
-pieces) and a piece planned again is one piece.
-
-Within a piece, runs that share an activation and a network shape fill lane blocks of
-`kernels.LANES` runs; the last block of each kind is padded with copies of its last run.
+trainable on its own by `run_many`, holds runs that share one compiled program (a
+`Setting`: network shape, activation, optimizer, batch size, precision) and an epoch
+budget, and fits the memory budget by `piece_bytes`, the one memory model: it counts
+what the jax engine allocates for a piece (its lane blocks padded to full blocks, the
+data in the run's precision, parameters, gradients and optimizer state, the histories
+and the results handed back). Store, sweep and study iterate these pieces, committing
+or writing each before the next; a cluster executor can send each piece as one task.
+Pieces are deterministic (the same configs give the same pieces) and a piece planned
+again is one piece. Within a piece, `lane_blocks` splits the runs over the devices
+and `padded_lanes` rounds a block to a size the program is compiled for.
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
+from dataclasses import dataclass
 from typing import Sequence
 
-from ..config import BATCH_SIZE, TEST_BATCHES, TRAIN_BATCHES, ConfigError, RunConfig, available_memory_bytes
-from ..data import EXAMPLES
-from .kernels import LANES
+from ..config import BATCH_SIZE, SAMPLE_BATCHES, TEST_BATCHES, TRAIN_EXAMPLES, ConfigError, RunConfig, \
+    available_memory_bytes, logged_batches
 
 # Bounds checked before anything is built: one command's runs (a million configs are
 # about a gigabyte of Python objects and an hour of training), and an experiment's
 # seeds per setting (a study multiplies them by a few dozen settings).
 MAX_RUNS = 1_000_000
 MAX_SEEDS = 100_000
-# The widest network the fused engine takes, in weights per run (H * (N + 2)): its 64
-# lanes make one run cost as much as 64, which for the tutorial's nets is free (SIMD)
-# but for a 100,000-unit layer is minutes per epoch; the classic loop trains those.
-MAX_FUSED_WEIGHTS = 10_000
 DEFAULT_BUDGET = 256 << 20  # bytes per piece: big enough to fill both cores, small enough to commit often
 DEFAULT_MAX_RUNS = 4096  # runs per piece: an interrupted study loses at most one piece (seconds)
-LOGGED = TRAIN_BATCHES // 100  # train losses logged per epoch (batches 0, 100, ..., 400)
+# Lanes of a block: a power of two from MIN_LANES (full AVX-512 vectors, no scalar
+# remainder whose rounding could differ) to MAX_LANES (a block's working set in cache),
+# so a setting compiles for a handful of block sizes, not one per run count.
+MIN_LANES = 64
+MAX_LANES = 1024
+# The widest network the engine takes, in weights per run: its lanes make one run cost
+# as much as MIN_LANES, which for the tutorial's nets is free (SIMD) but for a
+# 100,000-unit layer is minutes per epoch; the classic loop trains those.
+MAX_WEIGHTS = 10_000
+TEST_EXAMPLES = TEST_BATCHES * BATCH_SIZE  # 500: the tutorial's 50 test batches of 10, whatever B is
+TEST_BATCH = BATCH_SIZE
+SKIPPED_EXAMPLES = SAMPLE_BATCHES * BATCH_SIZE  # the sample batches the tutorial prints first
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What one compiled program is specialised to; the rest of a config is per-run data."""
+
+    inputs: int
+    hidden: int
+    layers: int
+    activation: str
+    optimizer: str
+    batch_size: int
+    dtype: str
+
+
+def setting(c: RunConfig) -> Setting:
+    """What the compiled program is specialised to (the rest of a config is per-run data)."""
+    return Setting(c.inputs, c.hidden, c.layers, c.activation, c.optimizer, c.batch_size, c.dtype)
 
 
 def group_key(c: RunConfig) -> tuple:
-    """Runs that can share a piece: one precision, one epoch budget (the kernel's loop)
-    and one input count (the data arrays are not padded)."""
-    return (c.dtype, c.epochs, c.inputs)
+    """Runs that can share a piece: one program and one epoch budget."""
+    return (setting(c), c.epochs)
 
-
-def block_key(c: RunConfig) -> tuple:
-    """Runs that can share a lane block: one activation and one network shape."""
-    return (c.activation, c.inputs, c.hidden)
 
 
 def itemsize(c: RunConfig) -> int:
     return 4 if c.dtype == "float32" else 8
 
 
+def weights(c: RunConfig) -> int:
+    """Parameters per run: dense1 (H, N), dense2..dense{layers} (H, H), the output (1, H), biases."""
+    return c.hidden * (c.inputs + 1) + (c.layers - 1) * c.hidden * (c.hidden + 1) + c.hidden + 1
+
+
+def logged(c: RunConfig) -> int:
+    """Train losses logged per epoch: batches 0, 100, 200, ... of ceil(5000 / B)."""
+    return len(logged_batches(c))
+
+
 def lane_bytes(c: RunConfig) -> int:
-    """What one lane of a block holds for the whole piece: its data, its history in
-    the run's precision, the float64 copies a RunResult keeps, and its parameters."""
+    """What one lane holds for the whole piece: its data and the activations of a batch
+    in the run's precision; parameters, gradients and optimizer state (Adam: two
+    moments); the history, and the float64 copies a RunResult keeps."""
     size = itemsize(c)
-    data = (TRAIN_BATCHES + TEST_BATCHES) * BATCH_SIZE * (c.inputs + 1) * size
-    history = c.epochs * ((LOGGED + 1) * size + 8)  # train and test loss, correct count
-    result = c.epochs * ((LOGGED + 1) * 8 + 8)
-    params = 4 * (c.hidden * c.inputs + 2 * c.hidden + 1) * size
-    return data + history + result + params
+    data = (TRAIN_EXAMPLES + TEST_EXAMPLES) * (c.inputs + 1) * size
+    work = 4 * max(c.batch_size, TEST_EXAMPLES) * (c.inputs + c.layers * c.hidden + 1) * size
+    state = (3 + (2 if c.optimizer == "adam" else 1)) * weights(c) * size
+    history = c.epochs * ((logged(c) + 1) * (size + 8) + 16)
+    return data + work + state + history
 
 
-def thread_bytes(c: RunConfig, lanes: int = LANES) -> int:
-    """Work memory of one thread: a block's activations and gradients, and one run's
-    float64 stream while it is decoded."""
-    work = (4 * BATCH_SIZE * c.hidden + 2 * c.hidden * (c.inputs + 3)) * lanes * itemsize(c)
-    return work + EXAMPLES * (c.inputs + 1) * 8
-
-
-def piece_bytes(configs: Sequence[RunConfig], threads: int | None = None, lanes: int = LANES) -> int:
+def piece_bytes(configs: Sequence[RunConfig], devices: int = 1) -> int:
     """The memory model: bytes that training these configs as one piece allocates,
-    blocks of `lanes` runs padded to full blocks (lanes=1: one run at a time, as the
-    classic loop trains)."""
-    blocks: dict[tuple, list[RunConfig]] = defaultdict(list)
-    for c in configs:
-        blocks[block_key(c)].append(c)
-    total = lanes_total = 0
-    for members in blocks.values():
-        padded = math.ceil(len(members) / lanes) * lanes
-        total += padded * max(lane_bytes(c) for c in members)
-        lanes_total += padded
-    # Every block's parameters are padded to the piece's widest network.
-    widest = max(configs, key=lambda c: c.hidden * (c.inputs + 2))
-    total += lanes_total * 4 * (widest.hidden * (widest.inputs + 2) + 1) * itemsize(widest)
-    threads = _threads() if threads is None else threads
-    return total + threads * max(thread_bytes(c, lanes) for c in configs)
-
-
-def _threads() -> int:
-    import numba
-
-    return numba.config.NUMBA_NUM_THREADS
+    its blocks padded to their lanes."""
+    widest = max(configs, key=lane_bytes)
+    lanes = sum(padded_lanes(len(b)) for b in lane_blocks(len(configs), devices))
+    return lanes * lane_bytes(widest)
 
 
 def check_width(c: RunConfig) -> None:
-    """Refuse a network too wide for the fused engine's lane blocks (MAX_FUSED_WEIGHTS)."""
-    if c.hidden * (c.inputs + 2) > MAX_FUSED_WEIGHTS:
+    """Refuse a network too wide for the engine's lane blocks (MAX_WEIGHTS)."""
+    if weights(c) > MAX_WEIGHTS:
         field = "hidden" if c.hidden >= c.inputs else "inputs"
-        raise ConfigError(field, f"inputs={c.inputs}, hidden={c.hidden} is too wide for the fused engine "
-                                 f"(at most {MAX_FUSED_WEIGHTS:,} weights per run); use --engine classic")
+        raise ConfigError(field, f"inputs={c.inputs}, hidden={c.hidden}, layers={c.layers} is too wide for the "
+                                 f"jax engine (at most {MAX_WEIGHTS:,} weights per run); use --engine classic")
 
 
-def check_knobs(c: RunConfig, engine: str) -> None:
-    """Refuse, for the fast engines (`fused`, `batched`), a knob beyond the tutorial's
-    recipe (config.KNOB_DEFAULTS): their hand-written kernels train plain SGD on batches
-    of 10, noise 0.1, one hidden layer, and would train any other setting wrongly."""
-    if engine == "classic":
-        return
-    knobs = c.knobs()
-    if knobs:
-        field, value = next(iter(knobs.items()))
-        raise ConfigError(field, f"{field}={value!r} is trained by the classic engine only; "
-                                 f"use --engine classic (the {engine} engine trains only the tutorial's "
-                                 "optimizer, batch size, noise, weight decay and depth)")
-
-
-def check_fits(c: RunConfig, runs: int = 1, lanes: int = LANES) -> None:
-    """Refuse, before anything is allocated, a run (or `runs` of it, in one block) that
-    cannot fit in the memory available now; name the setting that makes it big."""
-    need = piece_bytes([c] * max(1, runs), threads=1, lanes=lanes)
+def check_fits(c: RunConfig, runs: int = 1, lanes: int = MIN_LANES) -> None:
+    """Refuse, before anything is allocated, a run (or `runs` of it, `lanes` at a time;
+    1: one at a time, as the classic loop trains) that cannot fit in the memory
+    available now; name the setting that makes it big."""
+    need = min(max(1, runs), lanes) * lane_bytes(c)
     have = available_memory_bytes()
     if need > have:
         small = c.replace(epochs=1)
-        field = "epochs" if piece_bytes([small], threads=1, lanes=lanes) * 4 < need else (
+        field = "epochs" if lane_bytes(small) * 4 < lane_bytes(c) else (
             "inputs" if c.inputs * 4 >= c.hidden else "hidden")
         raise ConfigError(
             field,
-            f"epochs={c.epochs}, inputs={c.inputs}, hidden={c.hidden} needs about {need / 2**30:.1f} GiB, "
+            f"epochs={c.epochs}, inputs={c.inputs}, hidden={c.hidden}, layers={c.layers} needs about {need / 2**30:.1f} GiB, "
             f"more than the {have / 2**30:.1f} GiB available",
         )
 
 
+def check_fits_in_memory(c: RunConfig, runs: int = 1) -> None:
+    """Refuse sizes that cannot fit, before allocating anything: the memory model for
+    `runs` runs trained one at a time (the classic loop)."""
+    check_fits(c, runs, lanes=1)
+
+
 def plan(configs: Sequence[RunConfig], budget: int = DEFAULT_BUDGET, max_runs: int = DEFAULT_MAX_RUNS,
-         engine: str = "fused") -> list[list[int]]:
+         engine: str = "jax") -> list[list[int]]:
     """Indices of configs cut into pieces that train independently (see the module doc).
 
-    Runs are ordered by group, then activation and shape, keeping the given order
-    within each; a piece grows block by block while it stays within `budget` bytes
-    and `max_runs` runs (a piece always takes at least one block). Raises ConfigError
-    if a single block cannot fit in the memory available, or (engine "fused") a
-    network is too wide for it, or (engines other than "classic") a config sets a knob
-    those engines do not train (`check_knobs`).
+    Runs are ordered by group, groups in the order they first appear and runs in the
+    given order within each; a piece grows while
+    it stays within `budget` bytes and `max_runs` runs (a piece always takes at least
+    one run). Raises ConfigError if a single run cannot fit in the memory available,
+    or (engine "jax") a network is too wide for it.
     """
     if max_runs < 1:
         raise ValueError("max_runs must be at least 1")
-    for c in configs:
-        check_knobs(c, engine)
-    order = sorted(range(len(configs)), key=lambda i: (group_key(configs[i]), block_key(configs[i])))
+    first: dict[tuple, int] = {}  # groups in the order they first appear (a sweep's grid order)
+    for i, c in enumerate(configs):
+        first.setdefault(group_key(c), i)
+    order = sorted(range(len(configs)), key=lambda i: first[group_key(configs[i])])
     pieces: list[list[int]] = []
-    piece: list[int] = []
-    piece_cost = 0
-    for block in _blocks(configs, order, min(LANES, max_runs)):
-        c = configs[block[0]]
-        check_fits(c, runs=len(block))
-        if engine == "fused":
-            check_width(c)
-        cost = LANES * lane_bytes(c)
-        same_group = piece and group_key(configs[piece[0]]) == group_key(c)
-        if same_group and piece_cost + cost <= budget and len(piece) + len(block) <= max_runs:
-            piece += block
-            piece_cost += cost
+    for i in order:
+        c = configs[i]
+        if not pieces or group_key(configs[pieces[-1][0]]) != group_key(c):
+            check_fits(c)
+            if engine == "jax":
+                check_width(c)
+            pieces.append([i])
+        elif len(pieces[-1]) < max_runs and (len(pieces[-1]) + 1) * lane_bytes(c) <= budget:
+            pieces[-1].append(i)
         else:
-            if piece:
-                pieces.append(piece)
-            piece, piece_cost = list(block), cost
-    if piece:
-        pieces.append(piece)
+            pieces.append([i])
     return pieces
 
 
-def _blocks(configs: Sequence[RunConfig], order: list[int], size: int = LANES) -> list[list[int]]:
-    """Consecutive runs of one block key, `size` at a time (the last one may be short)."""
-    blocks: list[list[int]] = []
-    for i in order:
-        if blocks and len(blocks[-1]) < size and block_key(configs[blocks[-1][0]]) == block_key(configs[i]) \
-                and group_key(configs[blocks[-1][0]]) == group_key(configs[i]):
-            blocks[-1].append(i)
-        else:
-            blocks.append([i])
-    return blocks
+def lane_blocks(runs: int, devices: int = 1) -> list[list[int]]:
+    """A piece's runs (0..runs-1) cut into contiguous blocks of at most MAX_LANES, as
+    even as can be, one or more per device when there are enough to fill them."""
+    count = math.ceil(runs / MAX_LANES)
+    if runs > MIN_LANES:
+        count = math.ceil(count / devices) * devices
+    count = min(count, runs)
+    size, extra = divmod(runs, count)
+    cuts = [k * size + min(k, extra) for k in range(count + 1)]
+    return [list(range(cuts[k], cuts[k + 1])) for k in range(count)]
 
 
-def lane_blocks(configs: Sequence[RunConfig]) -> list[list[int]]:
-    """The lane blocks of one piece, as indices into it, in plan order."""
-    order = sorted(range(len(configs)), key=lambda i: block_key(configs[i]))
-    return _blocks(configs, order)
+def padded_lanes(runs: int) -> int:
+    """The lanes a block of `runs` is compiled for: a power of two, MIN_LANES at least."""
+    return max(MIN_LANES, 1 << (runs - 1).bit_length())

@@ -1,0 +1,276 @@
+"""The jax engine: whole runs in one XLA program per setting, runs side by side.
+
+Per piece of the plan (plan.py; its runs share a `program.Setting` and an epoch
+budget): the runs are laid out runs-innermost in lane blocks, one block per XLA CPU
+device (both cores where the process has two devices: the CLI, the tests and the
+benchmarks set that up; a notebook keeps its own JAX settings and gets one), their
+data decoded straight into the blocks, their seeded initial weights copied in, and
+the compiled program trains a span of epochs with no Python in between. Spans exist
+so that progress and live views can be reported between them; the state carries
+over exactly, so a run's numbers do not depend on the spans, nor on which runs share
+its block (elementwise arithmetic, lanes padded to full vectors; tested).
+
+Arrays, runs innermost: train x (E, N, R), y (E, R); a layer's weight (O, I, R).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from .. import twister
+from ..config import RunConfig
+from ..data import DECODE_CHUNK, EXAMPLES
+from ..model import seeded_parameters
+from ..result import EpochSnapshot, RunResult
+from . import plan
+
+NP_DTYPES = {"float32": np.float32, "float64": np.float64}
+# Progress is reported after spans of about this many run-epochs (~0.1-0.5 s of work).
+PROGRESS_RUN_EPOCHS = 4096
+# Histories hold at most this many epochs: longer budgets train in several calls.
+MAX_SPAN = 128
+# XLA:CPU runs each op of a while loop's body as its own thunk (a dispatch per op per
+# step) unless the loop is "small"; this threshold makes every training loop small,
+# so it compiles into one kernel (benchmarks/README.md: ~5x at 1,000 runs).
+HOIST_FLAG = "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshold=1000000000000"
+# Per compile, so a notebook's own programs keep XLA's defaults: XLA:CPU's YNNPACK
+# fusions made a training step ~15x slower at 1,024 lanes (0.09 against 1.5 s an
+# epoch, side by side), so the elementwise loops are left to XLA's own emitter.
+COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "", "xla_cpu_experimental_xnn_fusion_type": ""}
+_COMPILED: dict[tuple, Callable] = {}  # (setting, span, lanes, device) -> executable
+
+
+def configure_process(devices: int | None = None) -> bool:
+    """Settings only a program that owns its process makes (the CLI, the test suite,
+    the benchmarks; never an import, so a notebook keeps its own): one XLA CPU device
+    per core, so lane blocks train on every core; XLA's small-while-loop hoisting, so
+    a training loop compiles into one kernel instead of a dispatch per op and step
+    (XLA reads both from XLA_FLAGS when JAX starts, for the whole process); and the
+    persistent compilation cache, so no program is compiled twice across processes.
+    Returns False (and changes nothing) once JAX is imported: too late for its flags."""
+    if "jax" in sys.modules:
+        return False
+    if devices is None:
+        devices = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_cpu_small_while_loop_byte_threshold" not in flags:
+        flags += f" {HOIST_FLAG}"
+    if "xla_force_host_platform_device_count" not in flags:
+        flags += f" --xla_force_host_platform_device_count={devices}"
+    os.environ["XLA_FLAGS"] = flags.strip()
+    os.environ.setdefault("JAX_PLATFORMS", "cpu")
+    os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(cache_dir()))
+    os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
+    return True
+
+
+def cache_dir() -> Path:
+    """Compiled programs, in the user's cache folder (e.g. ~/.cache/xorlab/jax on Linux)."""
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("xorlab")) / "jax"
+
+
+def x64(dtype: str):
+    """float64 programs trace and run with JAX's 64-bit mode on, only inside this scope."""
+    import jax
+
+    return jax.enable_x64(dtype == "float64")
+
+
+def span_of(epochs: int, watched: bool) -> int:
+    """History length of the program: 1 epoch when a live view watches each one,
+    else the budget rounded up to a power of two (few programs), at most MAX_SPAN."""
+    if watched:
+        return 1
+    return min(MAX_SPAN, 1 << (epochs - 1).bit_length())
+
+
+def compiled(setting, span: int, args: tuple, device) -> Callable:
+    """The setting's program for these argument shapes on `device`, compiled once."""
+    import jax
+
+    from . import program
+
+    lanes = args[3].shape[-1]
+    key = (setting, span, lanes, device.id)
+    if key not in _COMPILED:
+        fn = jax.jit(program.make_train(setting, span, plan.TEST_BATCH))  # placed by its arguments
+        _COMPILED[key] = fn.lower(*args).compile(compiler_options=COMPILER_OPTIONS)
+    return _COMPILED[key]
+
+
+class Block:
+    """One lane block of a piece on one device: its runs (padded), state and history."""
+
+    def __init__(self, configs: Sequence[RunConfig], lanes: int, device, span: int):
+        import jax
+
+        from . import program
+
+        self.configs = list(configs) + [configs[-1]] * (lanes - len(configs))  # padding: copies of the last run
+        self.real = len(configs)
+        first = configs[0]
+        self.setting = plan.setting(first)
+        self.span = span
+        dtype = NP_DTYPES[first.dtype]
+        put = lambda a: jax.device_put(a, device)
+        self.data = tuple(put(a) for a in block_data(self.configs, dtype))
+        params = initial_params(self.configs, dtype)
+        self.params = put(params)
+        hyper = np.array([[c.lr, c.momentum, c.weight_decay] for c in self.configs], dtype).T  # (3, R)
+        self.hyper = put(tuple(hyper))
+        self.state = put(program.initial_state(self.setting, params))
+        self.t = put(np.int32(0))
+        self.table = put(program.adam_table(dtype))
+        self.device = device
+        self.history: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+
+    def args(self, count: int) -> tuple:
+        return (self.params, self.state, self.t, *self.data, self.hyper, self.table, np.int32(count))
+
+    def start(self, count: int) -> None:
+        """Dispatch the next `count` epochs (asynchronously: `finish` collects them)."""
+        fn = compiled(self.setting, self.span, self.args(count), self.device)
+        self.params, self.state, self.t, self._pending = fn(*self.args(count))
+        self._count = count
+
+    def finish(self) -> None:
+        h_train, h_test, h_correct = (np.asarray(a)[: self._count] for a in self._pending)
+        self.history.append((h_train, h_test, h_correct))
+        self.host_params = [(np.asarray(w), np.asarray(b)) for w, b in self.params]
+
+    def run_params(self, lane: int) -> dict[str, np.ndarray]:
+        """The run in `lane`: its current parameters, copied, named as RunResult.params."""
+        out = {}
+        for k, (w, b) in enumerate(self.host_params, start=1):
+            out[f"dense{k}.weight"] = w[..., lane].copy()
+            out[f"dense{k}.bias"] = b[..., lane].copy()
+        return out
+
+
+def block_data(configs: Sequence[RunConfig], dtype) -> tuple[np.ndarray, ...]:
+    """The runs' training and test examples, runs innermost in the run's precision:
+    train x (5000, N, R), y (5000, R); test x (500, N, R), y (500, R). Decoded a chunk
+    of runs sharing centring and noise at a time (the float64 stream is transposed)."""
+    r, n = len(configs), configs[0].inputs
+    start, cut = plan.SKIPPED_EXAMPLES, plan.SKIPPED_EXAMPLES + plan.TRAIN_EXAMPLES
+    x = np.empty((EXAMPLES - start, n, r), dtype)  # (E, N, R)
+    y = np.empty((EXAMPLES - start, r), dtype)  # (E, R)
+    kinds: dict[tuple, list[int]] = {}
+    for i, c in enumerate(configs):
+        kinds.setdefault((c.center, c.noise), []).append(i)
+    for (center, noise), lanes in kinds.items():
+        for k in range(0, len(lanes), DECODE_CHUNK):
+            part = lanes[k:k + DECODE_CHUNK]
+            xs, ys = np.empty((len(part), EXAMPLES, n)), np.empty((len(part), EXAMPLES))
+            twister.decode_many(twister.seed_keys([configs[i].seed for i in part]), n, center, noise, xs, ys)
+            # consecutive lanes (the usual case) as a slice: a strided copy, not a gather
+            lanes_at = slice(part[0], part[-1] + 1) if part[-1] - part[0] == len(part) - 1 else part
+            x[:, :, lanes_at] = xs[:, start:].transpose(1, 2, 0)
+            y[:, lanes_at] = ys[:, start:].T
+    return x[: cut - start], y[: cut - start], x[cut - start:], y[cut - start:]
+
+
+def initial_params(configs: Sequence[RunConfig], dtype) -> tuple:
+    """Each layer's (weight (O, I, R), bias (O, R)), from the runs' seeded parameters."""
+    drawn = [{k: v.numpy() for k, v in seeded_parameters(c).items()} for c in configs]
+    layers = len(drawn[0]) // 2
+    return tuple((np.stack([d[f"dense{k}.weight"] for d in drawn], axis=-1).astype(dtype),
+                  np.stack([d[f"dense{k}.bias"] for d in drawn], axis=-1).astype(dtype))
+                 for k in range(1, layers + 1))
+
+
+class Piece:
+    """One planned piece: its runs in lane blocks over the devices, trained span by span."""
+
+    def __init__(self, configs: Sequence[RunConfig], watched: bool = False):
+        import jax
+
+        if any(c.seed is None for c in configs):
+            raise ValueError("the jax engine needs a seed for every run")
+        if len({plan.group_key(c) for c in configs}) != 1:
+            raise ValueError("a piece must share one setting and epoch budget (see plan.py)")
+        self.configs = list(configs)
+        self.epochs = configs[0].epochs
+        self.span = span_of(self.epochs, watched)
+        devices = jax.devices("cpu")
+        self.where: list[tuple[int, int]] = []  # run i -> (block, lane)
+        self.blocks: list[Block] = []
+        with x64(configs[0].dtype):
+            for k, part in enumerate(plan.lane_blocks(len(configs), len(devices))):
+                self.where += [(k, lane) for lane in range(len(part))]
+                lanes = plan.padded_lanes(len(part))
+                self.blocks.append(Block([configs[i] for i in part], lanes, devices[k % len(devices)], self.span))
+        self.done = 0
+
+    def train(self, epochs: int) -> None:
+        """The next `epochs` epochs of every block (no more than the budget)."""
+        count = min(epochs, self.span, self.epochs - self.done)
+        with x64(self.configs[0].dtype):
+            for b in self.blocks:
+                b.start(count)
+            for b in self.blocks:
+                b.finish()
+        self.done += count
+
+    def result(self, i: int) -> RunResult:
+        k, lane = self.where[i]
+        hist = self.blocks[k].history
+        train = np.concatenate([h[0][:, :, lane] for h in hist]).astype(np.float64)
+        return RunResult(config=self.configs[i], train_loss=train,
+                         test_loss=np.concatenate([h[1][:, lane] for h in hist]).astype(np.float64),
+                         test_correct=np.concatenate([h[2][:, lane] for h in hist]).astype(np.int64),
+                         params=self.blocks[k].run_params(lane), engine="jax")
+
+    def snapshot(self, indices: Sequence[int]) -> EpochSnapshot:
+        """Every run's state after the epochs done; indices: the runs' positions in the
+        caller's list, in this piece's order."""
+        last = [self.blocks[k].history[-1] for k, _ in self.where]
+        return EpochSnapshot(
+            epoch=self.done, indices=tuple(indices),
+            test_loss=np.array([h[1][-1, lane] for h, (_, lane) in zip(last, self.where)], dtype=np.float64),
+            test_correct=np.array([h[2][-1, lane] for h, (_, lane) in zip(last, self.where)], dtype=np.int64),
+            params=tuple(self.blocks[k].run_params(lane) for k, lane in self.where))
+
+
+def span(piece: Piece, on_progress, on_epoch) -> int:
+    """Epochs per call: all at once unless someone is watching."""
+    if on_epoch is not None:
+        return 1
+    if on_progress is not None:
+        return max(1, math.ceil(PROGRESS_RUN_EPOCHS / len(piece.configs)))
+    return piece.epochs
+
+
+def train_piece(configs: Sequence[RunConfig], indices: Sequence[int],
+                on_progress: Callable[[float], None] | None = None,
+                on_epoch: Callable[[EpochSnapshot], None] | None = None) -> list[RunResult]:
+    """Train one planned piece; results in its order. indices: its runs' positions in
+    the caller's list (for snapshots)."""
+    piece = Piece(configs, watched=on_epoch is not None)
+    step = span(piece, on_progress, on_epoch)
+    while piece.done < piece.epochs:
+        before = piece.done
+        piece.train(step)
+        if on_progress is not None:
+            on_progress(len(configs) * (piece.done - before) / piece.epochs)
+        if on_epoch is not None:
+            on_epoch(piece.snapshot(indices))
+    return [piece.result(i) for i in range(len(configs))]
+
+
+def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[float], None] | None = None,
+               on_epoch: Callable[[EpochSnapshot], None] | None = None) -> list[RunResult]:
+    """Train every config, piece by piece as planned; results in the order given."""
+    results: list[RunResult | None] = [None] * len(configs)
+    for part in plan.plan(configs):
+        for i, r in zip(part, train_piece([configs[i] for i in part], part, on_progress, on_epoch)):
+            results[i] = r
+    return results  # type: ignore[return-value]
