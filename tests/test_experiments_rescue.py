@@ -86,18 +86,20 @@ def test_the_experiment_at_a_tiny_scale(tmp_path):
         seen.extend(out)
         return out
 
-    findings = rescue.EXPERIMENT.run(Lab(runner=runner), TINY)
+    one = Scale(seeds=1, epochs=1, quick=True)  # the classic loop, kept short
+    findings = rescue.EXPERIMENT.run(Lab(runner=runner), one)
     table = findings.tables["rescue"]
     assert [(r["activation"], r["change"]) for r in table] == [
         (a, c.label) for a in rescue.RECIPES for c in rescue.CHANGES]
-    for r in table:  # each rate is its runs' own, on the reported seeds
-        runs = [x for x in seen if x.config.activation == r["activation"] and x.config.lr == r["lr"]
-                and x.config.seed in TINY.seed_list()
-                and rescue.CHANGES[[c.label for c in rescue.CHANGES].index(r["change"])].changes.items()
-                <= x.config.to_dict().items()]
-        assert r["runs"] == TINY.seeds and r["successes"] == sum(x.success for x in runs[-TINY.seeds:])
-        assert r["diff_low"] <= r["difference"] <= r["diff_high"]
     tuned = findings.numbers["learning_rates"]
+    lrs = {tuple(k.split("/", 1)): lr for k, lr in tuned.items()}
+    trained = {x.config: x for x in seen}
+    expected = rescue.configs(one, lrs)
+    for i, r in enumerate(table):  # each rate is its runs' own, on the reported seeds
+        runs = [trained[c] for c in expected[i * one.seeds:(i + 1) * one.seeds]]
+        assert {x.config.lr for x in runs} == {r["lr"]} and all(x.config.seed in one.seed_list() for x in runs)
+        assert r["runs"] == one.seeds and r["successes"] == sum(x.success for x in runs)
+        assert r["diff_low"] <= r["difference"] <= r["diff_high"]
     assert set(tuned) == {f"{a}/{c.label}" for a in rescue.RECIPES for c in rescue.CHANGES if c.tuned}
     assert all(lr in budget.RESCUE_LRS["adam"] for lr in tuned.values())
     assert "sigmoid" in findings.answer and "relu" in findings.answer
