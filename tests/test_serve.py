@@ -409,7 +409,7 @@ def test_a_job_nobody_follows_stops_after_the_idle_time(tmp_path):
         time.sleep(0.05)
     try:
         assert job.state == "stopped" and job.status()["epoch"] < 1000
-        assert followed.state == "running"
+        assert followed.state == "running", followed.status()["error"]
     finally:
         jobs.stop_all()
 

@@ -233,3 +233,29 @@ def test_a_store_from_before_the_knobs_is_reused_without_training(tmp_path):
     stored = [json.loads(c) for (c,) in db.execute("SELECT config FROM runs ORDER BY created, seed")]
     assert [c.get("optimizer") for c in stored] == [None, None, None, "adam"]
     db.close()
+
+
+def test_two_connections_opening_a_new_store_at_once_both_get_it(tmp_path):
+    """The playground's two jobs (or two studies) may open a new store at the same moment:
+    neither may see a half-made schema or a lock it did not wait for."""
+    import threading
+
+    errors = []
+    for i in range(20):
+        path = tmp_path / f"s{i}.sqlite"
+        start = threading.Barrier(2)
+
+        def open_it():
+            start.wait()
+            try:
+                with Store(path) as store:
+                    assert len(store) == 0
+            except Exception as err:  # noqa: BLE001 - collected and asserted below
+                errors.append(repr(err))
+
+        threads = [threading.Thread(target=open_it) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []

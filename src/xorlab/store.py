@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+import sys
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -77,6 +79,10 @@ MIGRATIONS = {
 }
 
 Runner = Callable[..., list[RunResult]]
+
+# How long a connection waits for another's write (a chunk's commit, a schema being made)
+# before it gives up with "database is locked".
+BUSY_TIMEOUT_S = 30.0
 
 
 PARAM = "param:"  # prefix of parameter names in a layout
@@ -138,6 +144,21 @@ def reporting(path: Path):
         raise StoreError(f"cannot use the results store {path} ({text}): {advice}") from None
 
 
+def wal_mode(db: sqlite3.Connection, wait_s: float = BUSY_TIMEOUT_S) -> None:
+    """Put the store in WAL mode (readers never wait for the writer). Switching a new
+    file's mode takes a lock that SQLite does not wait for: a second connection doing
+    the same at that moment is told "database is locked" at once, so it tries again."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 class Store:
     """Runs in an SQLite file; `run` trains only what is missing."""
 
@@ -149,37 +170,39 @@ class Store:
         self._runner = runner or run_many
         self.executor = executor or LocalExecutor(self._runner)
         with reporting(self.path):
-            self.db = sqlite3.connect(self.path)
-            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_S)
+            wal_mode(self.db)
             self._check_schema()
 
     def _check_schema(self) -> None:
+        """Read, create or migrate the schema, one connection at a time: two processes (or
+        the playground's two jobs) opening a new store at once would otherwise both create
+        it, or one would read the other's half-made schema. The immediate write also finds
+        a store that cannot be written now, not after its first chunk has trained."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self._bring_up_to_date()
+            self.db.execute("COMMIT")
+        except BaseException:
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
+            if isinstance(sys.exc_info()[1], StoreError):
+                self.db.close()
+            raise
+
+    def _bring_up_to_date(self) -> None:
         (version,) = self.db.execute("PRAGMA user_version").fetchone()
         empty = not self.db.execute("SELECT name FROM sqlite_master").fetchall()
         if empty:
-            with self.db:
-                self.db.executescript(SCHEMA)
-                self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            self.db.execute(SCHEMA)
         elif version in MIGRATIONS:
-            self._migrate(version)
-        elif version != SCHEMA_VERSION:
-            self.db.close()
-            raise StoreError(f"{self.path} was written by another version of xorlab's store "
-                             f"(schema {version}, this is {SCHEMA_VERSION}); use another output folder")
-        # A store that cannot be written is found now, not after its first chunk has trained:
-        # a write of what is there, rolled back (in WAL mode only a write finds it out).
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        finally:
-            self.db.execute("ROLLBACK")
-
-    def _migrate(self, version: int) -> None:
-        with self.db:
             for v in range(version, SCHEMA_VERSION):
                 for statement in MIGRATIONS[v]:
                     self.db.execute(statement)
-            self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        elif version != SCHEMA_VERSION:
+            raise StoreError(f"{self.path} was written by another version of xorlab's store "
+                             f"(schema {version}, this is {SCHEMA_VERSION}); use another output folder")
+        self.db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
     def close(self) -> None:
         self.db.close()
