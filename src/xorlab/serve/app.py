@@ -150,117 +150,135 @@ def counted_stream(jobs: Jobs, job: Job) -> AsyncIterator[str]:
     return stream
 
 
+def _jobs(request: Request) -> Jobs:
+    return request.app.state.jobs
+
+
+def static_file(request: Request, name: str) -> Response:
+    content, media = request.app.state.files[name]
+    return Response(content, media_type=media)
+
+
+async def index(request: Request) -> Response:
+    return static_file(request, "index.html")
+
+
+async def static(request: Request) -> Response:
+    name = request.path_params["name"]
+    if name not in STATIC:
+        return error(404, f"no static file {name!r}")
+    return static_file(request, name)
+
+
+async def api_meta(request: Request) -> Response:
+    return JSONResponse({**meta(), "version": __version__})
+
+
+async def create_job(request: Request) -> Response:
+    try:
+        data = json.loads(await read_body(request))
+    except ClientDisconnect:  # the client hung up mid-body: nobody to answer
+        return Response(status_code=400)
+    except TooLarge:
+        return error(413, f"the request body is over {MAX_BODY} bytes")
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
+        return error(400, "the body must be JSON: an object of settings")
+    try:
+        settings = parse(data)
+    except SettingsError as err:
+        return error(422, str(err), err.field)
+    try:
+        job = _jobs(request).create(settings)
+    except Busy as err:
+        return error(429, str(err))
+    return JSONResponse(job.start_info(), status_code=201)
+
+
+def find(request: Request) -> Job | Response:
+    job = _jobs(request).get(request.path_params["job_id"])
+    return job if job is not None else error(404, f"no job {request.path_params['job_id']!r}")
+
+
+async def job_status(request: Request) -> Response:
+    job = find(request)
+    return job if isinstance(job, Response) else JSONResponse(job.status())
+
+
+async def events(request: Request) -> Response:
+    job = find(request)
+    if isinstance(job, Response):
+        return job
+    try:
+        stream = counted_stream(_jobs(request), job)
+    except Busy as err:
+        return error(429, str(err))
+    return StreamingResponse(stream, media_type="text/event-stream",
+                             headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
+
+
+async def results(request: Request) -> Response:
+    job = find(request)
+    if isinstance(job, Response):
+        return job
+    if job.results is None:
+        return error(409, f"job {job.id} is {job.state}; results come when it is done")
+    modes = [r["mode"] for r in job.summary["runs"]]
+    runs = [{**r.summary(), "mode": m, "replay": job.replay(i)}
+            for i, (r, m) in enumerate(zip(job.results, modes))]
+    return JSONResponse({**job.status(), "results": runs})
+
+
+async def run_detail(request: Request) -> Response:
+    job = find(request)
+    if isinstance(job, Response):
+        return job
+    i = request.path_params["index"]
+    if not 0 <= i < len(job.configs):
+        return error(404, f"job {job.id} has runs 0 to {len(job.configs) - 1}")
+    c = job.configs[i]
+    _, params = job.latest_params()
+    data = await asyncio.to_thread(make_data, [c.seed], c.inputs, c.center)
+    x = data.test_x.reshape(-1, c.inputs)  # (500, N)
+    y = data.test_y.reshape(-1)  # (500,)
+    return JSONResponse({"index": i, "seed": c.seed, "replay": job.replay(i), "params": params_json(params[i]),
+                         "test_x": x.round(4).tolist(), "test_y": y.round(4).tolist()})
+
+
+async def cancel(request: Request) -> Response:
+    job = find(request)
+    if isinstance(job, Response):
+        return job
+    job.stop()
+    return JSONResponse({"id": job.id, "state": job.state}, status_code=202)
+
+
+ROUTES = [
+    Route("/", index),
+    Route("/static/{name}", static),
+    Route("/api/meta", api_meta),
+    Route("/api/jobs", create_job, methods=["POST"]),
+    Route("/api/jobs/{job_id}", job_status),
+    Route("/api/jobs/{job_id}/events", events),
+    Route("/api/jobs/{job_id}/results", results),
+    Route("/api/jobs/{job_id}/runs/{index:int}", run_detail),
+    Route("/api/jobs/{job_id}/cancel", cancel, methods=["POST"]),
+]
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    yield
+    await asyncio.to_thread(app.state.jobs.stop_all)  # Ctrl-C: training threads end at their next epoch
+
+
 def create_app(store_path: str | Path, max_running: int | None = None, host: str = "127.0.0.1",
                idle_seconds: float = IDLE_SECONDS, max_streams: tuple[int, int] | None = None) -> Starlette:
     """The playground as an ASGI app answering only for `host` (see `guard`); jobs keep
-    their results in the SQLite file at store_path."""
+    their results in the SQLite file at store_path. The routes above find the jobs and the
+    static files in the app's state."""
     limits = {"max_running": max_running, "max_streams": max_streams}
-    jobs = Jobs(Path(store_path), idle_seconds=idle_seconds, **{k: v for k, v in limits.items() if v is not None})
-    files = _load_static()
-
-    def static_file(name: str) -> Response:
-        content, media = files[name]
-        return Response(content, media_type=media)
-
-    async def index(request: Request) -> Response:
-        return static_file("index.html")
-
-    async def static(request: Request) -> Response:
-        name = request.path_params["name"]
-        if name not in STATIC:
-            return error(404, f"no static file {name!r}")
-        return static_file(name)
-
-    async def api_meta(request: Request) -> Response:
-        return JSONResponse({**meta(), "version": __version__})
-
-    async def create_job(request: Request) -> Response:
-        try:
-            data = json.loads(await read_body(request))
-        except ClientDisconnect:  # the client hung up mid-body: nobody to answer
-            return Response(status_code=400)
-        except TooLarge:
-            return error(413, f"the request body is over {MAX_BODY} bytes")
-        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-            return error(400, "the body must be JSON: an object of settings")
-        try:
-            settings = parse(data)
-        except SettingsError as err:
-            return error(422, str(err), err.field)
-        try:
-            job = jobs.create(settings)
-        except Busy as err:
-            return error(429, str(err))
-        return JSONResponse(job.start_info(), status_code=201)
-
-    def find(request: Request) -> Job | Response:
-        job = jobs.get(request.path_params["job_id"])
-        return job if job is not None else error(404, f"no job {request.path_params['job_id']!r}")
-
-    async def job_status(request: Request) -> Response:
-        job = find(request)
-        return job if isinstance(job, Response) else JSONResponse(job.status())
-
-    async def events(request: Request) -> Response:
-        job = find(request)
-        if isinstance(job, Response):
-            return job
-        try:
-            stream = counted_stream(jobs, job)
-        except Busy as err:
-            return error(429, str(err))
-        return StreamingResponse(stream, media_type="text/event-stream",
-                                 headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"})
-
-    async def results(request: Request) -> Response:
-        job = find(request)
-        if isinstance(job, Response):
-            return job
-        if job.results is None:
-            return error(409, f"job {job.id} is {job.state}; results come when it is done")
-        modes = [r["mode"] for r in job.summary["runs"]]
-        runs = [{**r.summary(), "mode": m, "replay": job.replay(i)}
-                for i, (r, m) in enumerate(zip(job.results, modes))]
-        return JSONResponse({**job.status(), "results": runs})
-
-    async def run_detail(request: Request) -> Response:
-        job = find(request)
-        if isinstance(job, Response):
-            return job
-        i = request.path_params["index"]
-        if not 0 <= i < len(job.configs):
-            return error(404, f"job {job.id} has runs 0 to {len(job.configs) - 1}")
-        c = job.configs[i]
-        _, params = job.latest_params()
-        data = await asyncio.to_thread(make_data, [c.seed], c.inputs, c.center)
-        x = data.test_x.reshape(-1, c.inputs)  # (500, N)
-        y = data.test_y.reshape(-1)  # (500,)
-        return JSONResponse({"index": i, "seed": c.seed, "replay": job.replay(i), "params": params_json(params[i]),
-                             "test_x": x.round(4).tolist(), "test_y": y.round(4).tolist()})
-
-    async def cancel(request: Request) -> Response:
-        job = find(request)
-        if isinstance(job, Response):
-            return job
-        job.stop()
-        return JSONResponse({"id": job.id, "state": job.state}, status_code=202)
-
-    routes = [
-        Route("/", index),
-        Route("/static/{name}", static),
-        Route("/api/meta", api_meta),
-        Route("/api/jobs", create_job, methods=["POST"]),
-        Route("/api/jobs/{job_id}", job_status),
-        Route("/api/jobs/{job_id}/events", events),
-        Route("/api/jobs/{job_id}/results", results),
-        Route("/api/jobs/{job_id}/runs/{index:int}", run_detail),
-        Route("/api/jobs/{job_id}/cancel", cancel, methods=["POST"]),
-    ]
-    @contextlib.asynccontextmanager
-    async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        yield
-        await asyncio.to_thread(jobs.stop_all)  # Ctrl-C: training threads end at their next epoch
-
-    app = Starlette(routes=routes, lifespan=lifespan, middleware=[Middleware(Guard, host=host)])
-    app.state.jobs = jobs
+    app = Starlette(routes=ROUTES, lifespan=lifespan, middleware=[Middleware(Guard, host=host)])
+    app.state.jobs = Jobs(Path(store_path), idle_seconds=idle_seconds,
+                          **{k: v for k, v in limits.items() if v is not None})
+    app.state.files = _load_static()
     return app
