@@ -354,5 +354,16 @@ def test_cost_estimate_bounds_what_parity_really_runs(solves):
     lab = FakeLab(solves)
     parity.search(lab, parity.design(scale, max_inputs=4))
     ran = {c for call in lab.calls for c in call}
-    bound = cost.parity_configs(Scale(seeds=30, epochs=1))
+    bound = parity.EXPERIMENT.configs(Scale(seeds=30, epochs=1))
     assert cost.units(ran) <= cost.units(set(c for c in bound if c.inputs <= 4))
+
+
+def test_every_experiment_lists_the_runs_it_asks_for():
+    """`cost` reads each experiment's own list (Experiment.configs), so a new experiment
+    without one fails here, not in a silently wrong estimate."""
+    from xorlab.experiments import cost, get
+
+    scale = Scale(seeds=2, epochs=1)
+    listed = {n: get(n).configs(scale) for n in names()}
+    assert all(cs and all(c.seed is not None for c in cs) for cs in listed.values())
+    assert {r.name: r.runs for r in cost.estimate(scale)} == {n: len(set(cs)) for n, cs in listed.items()}

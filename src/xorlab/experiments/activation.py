@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from .. import diagnosis
-from ..config import ACTIVATIONS
+from ..config import ACTIVATIONS, RunConfig
 from ..formatting import plural
 from .base import Experiment, Findings, Lab, Scale, grid
 from .settings_grid import MODE_TEXT, Comparison, disjoint, failure_reason, findings, ranked, rate
@@ -16,8 +16,11 @@ class ActivationExperiment(Experiment):
     title = "Experiment 1 (activation units)"
     question = "Which one works best? Which one performs worst? Why?"
 
+    def configs(self, scale: Scale) -> list[RunConfig]:
+        return grid(scale, activation=ACTIVATIONS)
+
     def run(self, lab: Lab, scale: Scale) -> Findings:
-        comparison = Comparison(lab.run(grid(scale, activation=ACTIVATIONS)), ("activation",))
+        comparison = Comparison(lab.run(self.configs(scale)), ("activation",))
         contenders = ranked([r for r in comparison.rows if r["activation"] != CONTROL])
         best, worst = contenders[0], contenders[-1]
         numbers = {"best": best["activation"], "worst": worst["activation"],

@@ -91,6 +91,12 @@ class Experiment(ABC):
     @abstractmethod
     def run(self, lab: Lab, scale: Scale) -> Findings: ...
 
+    def configs(self, scale: Scale) -> list[RunConfig]:
+        """The runs this experiment asks the lab for at this scale: its grid, which `run`
+        trains and `cost` estimates from, so the two cannot drift apart. Where it decides
+        as it goes (Experiment 5's bisection, parity's search), an upper bound."""
+        raise NotImplementedError(f"experiment {self.name!r} does not list its runs (Experiment.configs)")
+
 
 def write_findings(exp: Experiment, findings: Findings, out_dir: Path) -> list[Path]:
     """Write answer, numbers (JSON), tables (CSV) and figures (PNG + SVG) under out_dir/NAME."""

@@ -281,6 +281,9 @@ class BaselinesExperiment(Experiment):
         "XOR with the use of Kernels."
     )
 
+    def configs(self, scale: Scale) -> list[RunConfig]:
+        return net_configs(scale.seed_list(), scale.budget(100))
+
     def run(self, lab: Lab, scale: Scale) -> Findings:
         comparison = compare(lab, scale)
         curve_seeds = scale.seed_list()[: CURVE_SEEDS_QUICK if scale.quick else CURVE_SEEDS]

@@ -15,6 +15,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from .. import plots
+from ..config import RunConfig
 from ..formatting import percent
 from ..landscape import cyclic_order, loss, path_losses, permute_hidden
 from ..result import RunResult
@@ -108,6 +109,9 @@ class ConclusionExperiment(Experiment):
         "regression or Support Vector Machines [2] can't solve. The power of the gradient descent "
         "optimization method to solve problems even though the cost function is not convex."
     )
+
+    def configs(self, scale: Scale) -> list[RunConfig]:
+        return baselines.EXPERIMENT.configs(scale)  # the baselines' nets, trained once
 
     def run(self, lab: Lab, scale: Scale) -> Findings:
         comparison = baselines.compare(lab, scale)

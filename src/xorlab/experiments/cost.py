@@ -1,28 +1,27 @@
 """What a study costs, before anything trains: runs and units per experiment.
 
 A unit is one 100-epoch 2-2-1 run (the tutorial's); a run costs N * H / 4 * epochs / 100
-units, since an engine's work per step grows with inputs times hidden units. Seconds are
+units, since an engine's work per step grows with inputs times hidden units (a deeper
+net adds H * H per extra layer: `parity.cost_units`). Seconds are
 units times an engine's milliseconds per unit. Runs shared by experiments (Experiment 1's
 sigmoid cell is also Experiment 4's runs and a baseline) train once, in the store, so
 the total counts each distinct run once.
 
-Two experiments decide as they go. Experiment 5 bisects seed 42's class boundaries:
-counted here as LR_BOUNDARIES boundaries refined every round. Parity searches H upward:
-counted as every H screened (what a recipe that finds nothing does) plus one cell per
-(recipe, N) on every seed at the largest H (an upper bound on the cell that passes), so
-its count is an upper bound.
+Each experiment lists its own runs (`Experiment.configs`), the list its `run` trains.
+Two decide as they go and list an upper bound: Experiment 5 bisects seed 42's class
+boundaries (counted as `lr.BOUNDARIES` new rates every round), and parity searches H
+upward (counted as every H screened plus one cell per recipe, depth and N on every seed
+at the largest H).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..config import ACTIVATIONS, RunConfig
-from . import baselines, budget, lr, parity, rescue, termination
-from .base import Scale, grid
-from .init import TUTORIAL_ACTIVATIONS
+from ..config import RunConfig
+from . import budget, get, names, parity
+from .base import Scale
 
-LR_BOUNDARIES = 4  # class boundaries of seed 42 (too slow | learns | stuck | unstable | diverges)
 
 
 @dataclass(frozen=True)
@@ -38,41 +37,10 @@ def units(configs) -> float:
     return parity.cost_units(list(configs))
 
 
-def lr_configs(scale: Scale) -> list[RunConfig]:
-    base = lr.base_config(scale)
-    points = lr.lr_grid(budget.LR_GRID_POINTS_QUICK if scale.quick else budget.LR_GRID_POINTS)
-    rounds = budget.LR_BISECT_ROUNDS_QUICK if scale.quick else budget.LR_BISECT_ROUNDS
-    seed42 = [base.replace(lr=x, seed=lr.TUTORIAL_SEED) for x in points]
-    # bisection: new lrs only, one per boundary per round (distinct by a tiny offset)
-    bisected = [base.replace(lr=1e-9 * (i + 1), seed=lr.TUTORIAL_SEED) for i in range(rounds * LR_BOUNDARIES)]
-    return seed42 + bisected + [base.replace(lr=x, seed=s) for x in points for s in scale.seed_list()]
-
-
-def parity_configs(scale: Scale) -> list[RunConfig]:
-    d = parity.design(scale)
-    configs = []
-    for r in d.searched():
-        for n in d.inputs:
-            top = parity.hidden_max(n)
-            configs += [r.config(n, h, s) for h in range(budget.PARITY_HIDDEN_START, top + 1) for s in range(d.screen)]
-            configs += [r.config(n, top, s) for s in range(d.seeds)]
-    return configs
-
-
 def experiment_configs(scale: Scale) -> dict[str, list[RunConfig]]:
-    """Each experiment's runs (upper bounds where it decides as it goes), in study order."""
-    nets = baselines.net_configs(scale.seed_list(), scale.budget(100))
-    return {
-        "activation": grid(scale, activation=ACTIVATIONS),
-        "init": grid(scale, activation=TUTORIAL_ACTIVATIONS, init=("default", "uniform")),
-        "centering": grid(scale, activation=TUTORIAL_ACTIVATIONS, init=("default", "uniform"), center=(False, True)),
-        "termination": termination.configs(scale),
-        "lr": lr_configs(scale),
-        "parity": parity_configs(scale),
-        "baselines": nets,
-        "conclusion": nets,
-        "rescue": rescue.tuning_configs(scale) + rescue.configs(scale),
-    }
+    """Each experiment's runs (upper bounds where it decides as it goes), in study order:
+    what each experiment says it asks for (`Experiment.configs`), not a copy of it."""
+    return {name: get(name).configs(scale) for name in names()}
 
 
 def estimate(scale: Scale) -> list[Cost]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..config import RunConfig
 from .base import Experiment, Findings, Lab, Scale, grid
 from .settings_grid import Comparison, findings, pair_answer, pair_numbers, ranked
 
@@ -15,10 +16,12 @@ class InitExperiment(Experiment):
     title = "Experiment 2 (weight initialization)"
     question = "Did you notice any improvement for any activation type?"
 
-    def run(self, lab: Lab, scale: Scale) -> Findings:
+    def configs(self, scale: Scale) -> list[RunConfig]:
         # The default-init cells are Experiment 1's cells: same configs, same seeds.
-        comparison = Comparison(lab.run(grid(scale, activation=TUTORIAL_ACTIVATIONS, init=("default", "uniform"))),
-                                ("activation", "init"))
+        return grid(scale, activation=TUTORIAL_ACTIVATIONS, init=("default", "uniform"))
+
+    def run(self, lab: Lab, scale: Scale) -> Findings:
+        comparison = Comparison(lab.run(self.configs(scale)), ("activation", "init"))
         order = ranked(comparison.rows)
         answer = pair_answer(comparison, "init", "default", "uniform", "Initialising the weights from U(-1, 1)")
         numbers = {"uniform_vs_default": pair_numbers(comparison, "init", "default", "uniform")}

@@ -33,6 +33,9 @@ GRID_POINTS = budget.LR_GRID_POINTS
 QUICK_GRID_POINTS = budget.LR_GRID_POINTS_QUICK
 BISECT_ROUNDS = budget.LR_BISECT_ROUNDS
 QUICK_BISECT_ROUNDS = budget.LR_BISECT_ROUNDS_QUICK
+# Seed 42's class boundaries (too slow | learns | stuck | unstable | diverges), each
+# refined once a bisection round: what the cost estimate counts for the bisection.
+BOUNDARIES = 4
 LR_DIGITS = 4  # significant digits kept, so every lr replays as `xorlab train --lr`
 
 # The classes, in the order of the question and the figures. "stuck" (finite, settled,
@@ -284,6 +287,16 @@ class LearningRate(Experiment):
     question = ("For what range of values does the network learn and reach 100% accuracy? For what values "
                 "does the network training diverge and become unstable? For what values does it learn too "
                 "slowly to each optimal accuracy in 100 epochs?")
+
+    def configs(self, scale: Scale) -> list[RunConfig]:
+        """Seed 42's grid and every seed's, and the bisection counted as BOUNDARIES new
+        rates a round (distinct by a tiny offset): an upper bound."""
+        base = base_config(scale)
+        grid = lr_grid(QUICK_GRID_POINTS if scale.quick else GRID_POINTS)
+        rounds = QUICK_BISECT_ROUNDS if scale.quick else BISECT_ROUNDS
+        seed42 = [base.replace(lr=x, seed=TUTORIAL_SEED) for x in grid]
+        bisected = [base.replace(lr=1e-9 * (i + 1), seed=TUTORIAL_SEED) for i in range(rounds * BOUNDARIES)]
+        return seed42 + bisected + [base.replace(lr=x, seed=s) for x in grid for s in scale.seed_list()]
 
     def run(self, lab: Lab, scale: Scale) -> Findings:
         base = base_config(scale)

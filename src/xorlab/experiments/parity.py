@@ -384,6 +384,19 @@ class ParityExperiment(Experiment):
     def design(self, scale: Scale) -> Design:
         return design(scale, self.max_inputs)
 
+    def configs(self, scale: Scale) -> list[RunConfig]:
+        """Every H screened, plus one cell per (recipe, depth, N) on every seed at the
+        largest H: an upper bound on what the search runs (a recipe that solves N early
+        screens fewer sizes)."""
+        d = self.design(scale)
+        out = []
+        for r in d.searched():
+            for n in d.inputs:
+                top = hidden_max(n)
+                out += [r.config(n, h, s) for h in range(budget.PARITY_HIDDEN_START, top + 1) for s in range(d.screen)]
+                out += [r.config(n, top, s) for s in range(d.seeds)]
+        return out
+
     def run(self, lab: Lab, scale: Scale) -> Findings:
         d = self.design(scale)
         searches = search(lab, d)

@@ -184,6 +184,9 @@ class RescueExperiment(Experiment):
     question = ("Which single change rescues the runs that fail: momentum, Nesterov, Adam, a smaller or larger "
                 "batch, less or more noise, weight decay, a wider or a deeper net?")
 
+    def configs(self, scale: Scale) -> list[RunConfig]:
+        return tuning_configs(scale) + configs(scale)
+
     def run(self, lab: Lab, scale: Scale) -> Findings:
         lrs = best_rates(lab.run(tuning_configs(scale)))
         table = rows(lab.run(configs(scale, lrs)), scale, lrs)

@@ -259,8 +259,11 @@ class Termination(Experiment):
                 "for some problems (although not always), and it is quite tough to know whether the network "
                 "has stopped learning, or just needs more time.")
 
+    def configs(self, scale: Scale) -> list[RunConfig]:
+        return configs(scale)
+
     def run(self, lab: Lab, scale: Scale) -> Findings:
-        results = lab.run(configs(scale))
+        results = lab.run(self.configs(scale))
         plateaus = [find_plateaus(r.test_loss) for r in results]
         runs = [run_row(r, ps) for r, ps in zip(results, plateaus)]
         rows = [rule_row(rule, results) for rule in RULES]
