@@ -101,3 +101,17 @@ def test_module_entry_point_runs(tmp_path):
     r = subprocess.run([sys.executable, "-m", "xorlab", "train", "--seed", "0", "--epochs", "1"],
                        capture_output=True, text=True)
     assert r.returncode == 0 and "Test set:" in r.stdout
+
+
+def test_cost_prints_every_experiment_and_trains_nothing(run_cli, monkeypatch):
+    import xorlab.engines as engines
+    from xorlab.experiments import names
+
+    monkeypatch.setattr(engines, "run_many", lambda *a, **k: pytest.fail("xorlab cost trained"))
+    r = run_cli("cost", "--quick", "--ms-per-unit", "2")
+    assert r.code == 0, r.err
+    lines = r.out.splitlines()
+    assert [line.split()[0] for line in lines[1:-2]] == names()
+    new_units = sum(float(line.split()[4]) for line in lines[1:-2])
+    assert float(lines[-2].split()[2]) == pytest.approx(new_units, abs=len(names()))
+    assert lines[-1].startswith("about ") and lines[-1].endswith("at 2 ms per unit")

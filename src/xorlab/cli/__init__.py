@@ -17,10 +17,10 @@ from .. import __version__
 from ..config import FIELD_FLAGS, ConfigError
 from ..cluster import ClusterError
 from ..store import StoreError
-from . import experiment, quiz, serve, study, sweep, train
+from . import cost, experiment, quiz, serve, study, sweep, train
 from .options import UsageError
 
-COMMANDS = [train, sweep, experiment, study, quiz, serve]
+COMMANDS = [train, sweep, experiment, study, cost, quiz, serve]
 
 class Parser(argparse.ArgumentParser):
     """argparse, but errors are one line (`xorlab train: error: ...`) with a help hint."""

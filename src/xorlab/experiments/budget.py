@@ -2,7 +2,7 @@
 
 The study's time is set here and nowhere else. A run's cost grows about linearly with
 N * H * epochs (inputs, hidden units, epochs), so costs below are counted in *units*:
-one unit is one 100-epoch 2-2-1 run (the tutorial's). `xorlab.experiments.cost`
+one unit is one 100-epoch 2-2-1 run (the tutorial's). `xorlab cost`
 estimates a study's units from these settings before anything trains; seconds are units
 times an engine's measured milliseconds per unit (see benchmarks/README.md).
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import RunConfig
-from . import budget, get, names, parity
+from . import get, names, parity
 from .base import Scale
 
 
@@ -53,33 +53,3 @@ def estimate(scale: Scale) -> list[Cost]:
         seen |= mine
         rows.append(Cost(name, len(mine), round(units(mine), 3), len(new), round(units(new), 3)))
     return rows
-
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m xorlab.experiments.cost [--seeds N] [--quick] [--ms-per-unit MS]`: the table."""
-    import argparse
-
-    p = argparse.ArgumentParser(prog="python -m xorlab.experiments.cost",
-                                description="Estimate a study's runs and cost units before running it.")
-    p.add_argument("--seeds", type=int, default=None, help=f"seeds per setting (default: {budget.SEEDS})")
-    p.add_argument("--quick", action="store_true", help="the --quick study (default: off)")
-    p.add_argument("--ms-per-unit", type=float, default=None,
-                   help="an engine's milliseconds per unit, for seconds (default: none)")
-    args = p.parse_args(argv)
-    seeds = args.seeds or (budget.QUICK_SEEDS if args.quick else budget.SEEDS)
-    if seeds < 1:
-        p.error("--seeds must be at least 1")
-    scale = Scale(seeds=seeds, quick=args.quick, epochs=budget.QUICK_EPOCHS if args.quick else None)
-    rows = estimate(scale)
-    print(f"{'experiment':<12} {'runs':>8} {'units':>10} {'new runs':>9} {'new units':>10}")
-    for r in rows:
-        print(f"{r.name:<12} {r.runs:>8} {r.units:>10.0f} {r.new_runs:>9} {r.new_units:>10.0f}")
-    total = sum(r.new_units for r in rows)
-    print(f"{'total':<12} {sum(r.new_runs for r in rows):>8} {total:>10.0f}")
-    if args.ms_per_unit is not None:
-        print(f"about {total * args.ms_per_unit / 1000:.0f} s at {args.ms_per_unit:g} ms per unit")
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
