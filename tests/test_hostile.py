@@ -88,6 +88,16 @@ def test_train_out_is_strict_json_with_nan_as_null(tmp_path, run_cli):
 
 # --- the results store ------------------------------------------------------------------
 
+def rerun_counting_training(run_cli, tmp_path, monkeypatch):
+    """Run the tiny experiment again, its section's manifest removed (else the finished
+    section is reused without reading its runs); return its result and the configs trained."""
+    (tmp_path / "tiny" / "manifest.json").unlink()
+    trained = []
+    real = classic.train_run
+    monkeypatch.setattr(classic, "train_run", lambda config, *a, **kw: trained.append(config) or real(config, *a, **kw))
+    return tiny_experiment(run_cli, tmp_path), trained
+
+
 def tiny_experiment(run_cli, out: Path):
     return run_cli("experiment", "tiny", "--seeds", "2", "--epochs", "1", "--engine", "classic", "--out", out)
 
@@ -100,12 +110,7 @@ def test_a_damaged_row_is_trained_again_not_fatal(tmp_path, monkeypatch, run_cli
         keys = [k for (k,) in db.execute("SELECT key FROM runs ORDER BY key")]
         db.execute("UPDATE runs SET layout = 'not json' WHERE key = ?", (keys[0],))
         db.execute("UPDATE runs SET arrays = substr(arrays, 1, 10) WHERE key = ?", (keys[1],))
-    (tmp_path / "tiny" / "manifest.json").unlink()  # else the finished section is reused without reading runs
-
-    trained = []
-    real = classic.train_run
-    monkeypatch.setattr(classic, "train_run", lambda config, *a, **kw: trained.append(config) or real(config, *a, **kw))
-    again = tiny_experiment(run_cli, tmp_path)
+    again, trained = rerun_counting_training(run_cli, tmp_path, monkeypatch)
     assert again.code == 0, again.err
     assert len(trained) == 2  # the two damaged runs, and only those
     assert again.out == first.out  # the same numbers as before the damage
@@ -149,12 +154,7 @@ def test_a_row_with_impossible_numbers_is_trained_again_never_reported(how, tmp_
         else:
             layout, blob = pack(impossible(unpack(layout, blob), how))
             db.execute("UPDATE runs SET layout = ?, arrays = ? WHERE key = ?", (layout, blob, key))
-    (tmp_path / "tiny" / "manifest.json").unlink()  # else the finished section is reused without reading runs
-
-    trained = []
-    real = classic.train_run
-    monkeypatch.setattr(classic, "train_run", lambda config, *a, **kw: trained.append(config) or real(config, *a, **kw))
-    again = tiny_experiment(run_cli, tmp_path)
+    again, trained = rerun_counting_training(run_cli, tmp_path, monkeypatch)
     assert again.code == 0, again.err
     assert len(trained) == 1  # the edited run, and only it
     assert again.out == first.out  # never averaged into the report
