@@ -34,6 +34,10 @@ GOLDEN_MADE_WITH = _GOLDEN["made_with"]
 # 279/500 at epoch 21 with AVX2 and AVX-512 kernels, 278/500 with the default ones).
 LOSS_TOLERANCE = 1e-4
 COUNT_TOLERANCE = 2
+# Float64 parameters from a fixture made on another CPU: torch's portable default kernels
+# draw the initial weights ~1e-7 (relative) apart from AVX2/AVX-512 ones (uniform_ rounds
+# differently), and that gap carries through training (measured ~1e-7 after 100 epochs).
+PARAMS_RTOL_ACROSS_MACHINES = 1e-5
 
 
 @dataclass
