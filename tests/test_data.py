@@ -1,6 +1,7 @@
 import math
 import random
 
+import numba
 import numpy as np
 import pytest
 
@@ -71,6 +72,22 @@ def test_runs_do_not_depend_on_their_batch_companions():
     alone = make_data([7], 3, True)
     together = make_data(list(range(20)), 3, True)
     assert_same_data(alone, together, j=7)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_decoding_into_lanes_is_the_bulk_stream_cast(dtype):
+    """The jax engine's layout, runs innermost: lanes filled in any order, from any
+    first example, hold the bulk generator's values cast to the lanes' precision."""
+    seeds, lanes, skip = [3, 2**40 + 1, 0, 9, *range(100, 117)], [20, 0, 7, 1, *range(2, 7), *range(8, 20)], 30
+    x = np.full((EXAMPLES - skip, 3, 21), np.nan, dtype)  # (E, N, R)
+    y = np.full((EXAMPLES - skip, 21), np.nan, dtype)  # (E, R)
+    twister.decode_lanes(twister.seed_keys(seeds), np.array(lanes, np.int64), 3, True, 0.3, skip, x, y, numba.get_num_threads())
+    d = make_data(seeds, 3, True, 0.3)
+    flat_x = np.concatenate([d.sample_x, d.train_x, d.test_x], axis=1).reshape(len(seeds), EXAMPLES, 3)
+    flat_y = np.concatenate([d.sample_y, d.train_y, d.test_y], axis=1).reshape(len(seeds), EXAMPLES)
+    for k, lane in enumerate(lanes):
+        assert np.array_equal(x[:, :, lane], flat_x[k, skip:].astype(dtype))
+        assert np.array_equal(y[:, lane], flat_y[k, skip:].astype(dtype))
 
 
 @pytest.mark.parametrize("inputs", [1, 2, 4])

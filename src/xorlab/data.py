@@ -31,7 +31,6 @@ from .config import BATCH_SIZE, KNOB_DEFAULTS, SAMPLE_BATCHES, TEST_BATCHES, TRA
 
 EXAMPLES = (SAMPLE_BATCHES + TRAIN_BATCHES + TEST_BATCHES) * BATCH_SIZE  # 5530
 NOISE = KNOB_DEFAULTS["noise"]  # the tutorial's `0.1 * random.random()`
-DECODE_CHUNK = 256  # runs decoded together by the jax engine: bounds its float64 copy
 
 
 @dataclass(frozen=True)

@@ -181,3 +181,34 @@ def decode_many(keys: np.ndarray, inputs: int, center: bool, noise: float, x: np
     for r in numba.prange(keys.shape[0]):
         length = 2 if keys[r, 1] >= 0 else 1
         decode_stream(keys[r, :length], inputs, center, noise, x[r], y[r])
+
+
+LANE_GROUP = 16  # lanes one thread fills in turn: a 64-byte line of float32, never shared between threads
+
+
+@numba.njit(cache=True, parallel=True)
+def decode_lanes(keys: np.ndarray, lanes: np.ndarray, inputs: int, center: bool, noise: float, skip: int,
+                 x: np.ndarray, y: np.ndarray, threads: int) -> None:
+    """decode_stream for every row of keys (K, 2), its examples from `skip` on cast into
+    lane lanes[k] of x (E', N, R) and y (E', R) (runs innermost, the output's precision).
+    In parallel over `threads` parts (numba's threads: `numba.get_num_threads()`), each
+    a run of groups of lanes; each run goes through a float64 scratch of its own stream,
+    so the values are decode_stream's, cast once, as `astype` casts them."""
+    count = keys.shape[0]
+    total = x.shape[0] + skip
+    groups = (count + LANE_GROUP - 1) // LANE_GROUP
+    parts = min(groups, threads)
+    for p in numba.prange(parts):  # a float64 scratch per part, allocated once (page faults cost)
+        xs = np.empty((LANE_GROUP, total, inputs))  # (G, E, N): a group's streams
+        ys = np.empty((LANE_GROUP, total))  # (G, E)
+        for g in range(p * groups // parts, (p + 1) * groups // parts):
+            first, last = g * LANE_GROUP, min(count, (g + 1) * LANE_GROUP)
+            for k in range(first, last):
+                length = 2 if keys[k, 1] >= 0 else 1
+                decode_stream(keys[k, :length], inputs, center, noise, xs[k - first], ys[k - first])
+            for e in range(x.shape[0]):  # example by example: the group's lanes share cache lines
+                for i in range(inputs):
+                    for k in range(first, last):
+                        x[e, i, lanes[k]] = xs[k - first, skip + e, i]
+                for k in range(first, last):
+                    y[e, lanes[k]] = ys[k - first, skip + e]
