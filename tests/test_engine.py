@@ -282,3 +282,16 @@ def test_sizes_that_cannot_fit_are_refused_before_training():
     with pytest.raises(ConfigError) as err:
         run_many([RunConfig(seed=0, hidden=10**5, epochs=1)], engine="jax")
     assert err.value.field == "hidden" and "classic" in str(err.value)
+
+
+def test_a_setting_compiles_once_for_every_device():
+    """Both devices' lane blocks train in one SPMD program: one compile, not one per device."""
+    import jax
+
+    configs = [RunConfig(seed=s, epochs=1, hidden=5, optimizer="nesterov") for s in range(130)]
+    before = set(jax_engine._COMPILED)
+    results = run_many(configs, engine="jax")
+    new = set(jax_engine._COMPILED) - before
+    assert len(new) == 1 and len(jax.devices("cpu")) == len(next(iter(new))[-1])
+    alone = run_many([configs[-1]], engine="jax")[0]  # the second device's last lane, trained alone
+    assert np.array_equal(results[-1].params["dense1.weight"], alone.params["dense1.weight"])

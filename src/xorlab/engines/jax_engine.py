@@ -5,7 +5,9 @@ budget): the runs are laid out runs-innermost in lane blocks, one block per XLA 
 device (both cores where the process has two devices: the CLI, the tests and the
 benchmarks set that up; a notebook keeps its own JAX settings and gets one), their
 data decoded straight into the blocks, their seeded initial weights copied in, and
-the compiled program trains a span of epochs with no Python in between. Spans exist
+one SPMD program (`shard_map` over the devices, compiled once for all of them: a
+program per device compiled the same code twice) trains a span of epochs of every
+device's block with no Python in between. Spans exist
 so that progress and live views can be reported between them; the state carries
 over exactly, so a run's numbers do not depend on the spans, nor on which runs share
 its block (elementwise arithmetic, lanes padded to full vectors; tested).
@@ -21,11 +23,12 @@ import sys
 from pathlib import Path
 from typing import Callable, Sequence
 
+import numba
 import numpy as np
 
 from .. import twister
 from ..config import RunConfig
-from ..data import DECODE_CHUNK, EXAMPLES
+from ..data import EXAMPLES
 from ..model import seeded_parameters
 from ..result import EpochSnapshot, RunResult
 from . import plan
@@ -92,44 +95,71 @@ def span_of(epochs: int, watched: bool) -> int:
     return min(MAX_SPAN, 1 << (epochs - 1).bit_length())
 
 
-def compiled(setting, span: int, args: tuple, device) -> Callable:
-    """The setting's program for these argument shapes on `device`, compiled once."""
+def lanes_spec(a):
+    """Runs innermost: a per-run array is split over the devices along its last axis."""
+    from jax.sharding import PartitionSpec
+
+    return PartitionSpec(*[None] * (np.ndim(a) - 1), "lanes")
+
+
+def arg_specs(args: tuple) -> tuple:
+    """The program's arguments (params, state, t, 4 data arrays, hyper, table, count):
+    per-run trees split by lanes; the step count, Adam's table and `count` whole."""
     import jax
+    from jax.sharding import PartitionSpec
+
+    whole = PartitionSpec()
+    per_run = lambda tree: jax.tree.map(lanes_spec, tree)
+    params, state, _, *data, hyper, _, _ = args
+    return (per_run(params), per_run(state), whole, *per_run(tuple(data)), per_run(hyper), whole, whole)
+
+
+def compiled(setting, span: int, args: tuple, mesh) -> Callable:
+    """The setting's program for these argument shapes, compiled once for all the
+    mesh's devices: one SPMD program whose copies train each device's lanes (the
+    arithmetic never crosses lanes, so no device talks to another)."""
+    import jax
+    from jax.sharding import PartitionSpec
 
     from . import program
 
     lanes = args[3].shape[-1]
-    key = (setting, span, lanes, device.id)
+    key = (setting, span, lanes, tuple(d.id for d in mesh.devices.flat))
     if key not in _COMPILED:
-        fn = jax.jit(program.make_train(setting, span, plan.TEST_BATCH))  # placed by its arguments
+        specs = arg_specs(args)
+        history = (PartitionSpec(None, None, "lanes"), PartitionSpec(None, "lanes"), PartitionSpec(None, "lanes"))
+        train = program.make_train(setting, span, plan.TEST_BATCH)
+        fn = jax.jit(jax.shard_map(train, mesh=mesh, in_specs=specs, out_specs=(*specs[:3], history),
+                                   check_vma=False))  # the histories start whole, then fill per lane
         _COMPILED[key] = fn.lower(*args).compile(compiler_options=COMPILER_OPTIONS)
     return _COMPILED[key]
 
 
 class Block:
-    """One lane block of a piece on one device: its runs (padded), state and history."""
+    """One lane block per device, trained by one program: its runs (padded), state
+    and history; lanes run d * L .. (d + 1) * L - 1 live on device d."""
 
-    def __init__(self, configs: Sequence[RunConfig], lanes: int, device, span: int):
+    def __init__(self, configs: Sequence[RunConfig], mesh, span: int):
         import jax
+        from jax.sharding import NamedSharding
 
         from . import program
 
-        self.configs = list(configs) + [configs[-1]] * (lanes - len(configs))  # padding: copies of the last run
-        self.real = len(configs)
+        self.configs = list(configs)
         first = configs[0]
         self.setting = plan.setting(first)
         self.span = span
+        self.mesh = mesh
         dtype = NP_DTYPES[first.dtype]
-        put = lambda a: jax.device_put(a, device)
-        self.data = tuple(put(a) for a in block_data(self.configs, dtype))
+        data = block_data(self.configs, dtype)
         params = initial_params(self.configs, dtype)
-        self.params = put(params)
-        hyper = np.array([[c.lr, c.momentum, c.weight_decay] for c in self.configs], dtype).T  # (3, R)
-        self.hyper = put(tuple(hyper))
-        self.state = put(program.initial_state(self.setting, params))
-        self.t = put(np.int32(0))
-        self.table = put(program.adam_table(dtype))
-        self.device = device
+        hyper = tuple(np.array([[c.lr, c.momentum, c.weight_decay] for c in self.configs], dtype).T)  # (3, R)
+        state = program.initial_state(self.setting, params)
+        args = (params, state, np.int32(0), *data, hyper, program.adam_table(dtype), np.int32(0))
+        placed = jax.tree.map(lambda a, spec: jax.device_put(a, NamedSharding(mesh, spec)), args[:-1],
+                              arg_specs(args)[:-1], is_leaf=lambda x: isinstance(x, np.ndarray))
+        self.params, self.state, self.t, *data, self.hyper, self.table = placed
+        self.data = tuple(data)
         self.history: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
 
     def args(self, count: int) -> tuple:
@@ -137,7 +167,7 @@ class Block:
 
     def start(self, count: int) -> None:
         """Dispatch the next `count` epochs (asynchronously: `finish` collects them)."""
-        fn = compiled(self.setting, self.span, self.args(count), self.device)
+        fn = compiled(self.setting, self.span, self.args(count), self.mesh)
         self.params, self.state, self.t, self._pending = fn(*self.args(count))
         self._count = count
 
@@ -157,8 +187,9 @@ class Block:
 
 def block_data(configs: Sequence[RunConfig], dtype) -> tuple[np.ndarray, ...]:
     """The runs' training and test examples, runs innermost in the run's precision:
-    train x (5000, N, R), y (5000, R); test x (500, N, R), y (500, R). Decoded a chunk
-    of runs sharing centring and noise at a time (the float64 stream is transposed)."""
+    train x (5000, N, R), y (5000, R); test x (500, N, R), y (500, R). Decoded straight
+    into the lanes (both cores), runs sharing centring and noise in one call, each seed
+    once."""
     r, n = len(configs), configs[0].inputs
     start, cut = plan.SKIPPED_EXAMPLES, plan.SKIPPED_EXAMPLES + plan.TRAIN_EXAMPLES
     x = np.empty((EXAMPLES - start, n, r), dtype)  # (E, N, R)
@@ -167,14 +198,17 @@ def block_data(configs: Sequence[RunConfig], dtype) -> tuple[np.ndarray, ...]:
     for i, c in enumerate(configs):
         kinds.setdefault((c.center, c.noise), []).append(i)
     for (center, noise), lanes in kinds.items():
-        for k in range(0, len(lanes), DECODE_CHUNK):
-            part = lanes[k:k + DECODE_CHUNK]
-            xs, ys = np.empty((len(part), EXAMPLES, n)), np.empty((len(part), EXAMPLES))
-            twister.decode_many(twister.seed_keys([configs[i].seed for i in part]), n, center, noise, xs, ys)
-            # consecutive lanes (the usual case) as a slice: a strided copy, not a gather
-            lanes_at = slice(part[0], part[-1] + 1) if part[-1] - part[0] == len(part) - 1 else part
-            x[:, :, lanes_at] = xs[:, start:].transpose(1, 2, 0)
-            y[:, lanes_at] = ys[:, start:].T
+        first: dict[int, int] = {}  # each seed decoded once: padding lanes repeat a run
+        for i in lanes:
+            first.setdefault(configs[i].seed, i)
+        own = list(first.values())
+        keys = twister.seed_keys([configs[i].seed for i in own])
+        twister.decode_lanes(keys, np.array(own, np.int64), n, center, float(noise), start, x, y,
+                             numba.get_num_threads())
+        copies = [i for i in lanes if first[configs[i].seed] != i]
+        if copies:
+            x[:, :, copies] = x[:, :, [first[configs[i].seed] for i in copies]]
+            y[:, copies] = y[:, [first[configs[i].seed] for i in copies]]
     return x[: cut - start], y[: cut - start], x[cut - start:], y[cut - start:]
 
 
@@ -200,14 +234,19 @@ class Piece:
         self.configs = list(configs)
         self.epochs = configs[0].epochs
         self.span = span_of(self.epochs, watched)
-        devices = jax.devices("cpu")
+        mesh = jax.sharding.Mesh(np.array(jax.devices("cpu")), ("lanes",))
         self.where: list[tuple[int, int]] = []  # run i -> (block, lane)
         self.blocks: list[Block] = []
         with x64(configs[0].dtype):
-            for k, part in enumerate(plan.lane_blocks(len(configs), len(devices))):
-                self.where += [(k, lane) for lane in range(len(part))]
-                lanes = plan.padded_lanes(len(part))
-                self.blocks.append(Block([configs[i] for i in part], lanes, devices[k % len(devices)], self.span))
+            for k, group in enumerate(plan.device_groups(len(configs), mesh.size)):
+                lanes = max(plan.padded_lanes(len(part)) for part in group)
+                members: list[RunConfig] = []
+                for d, part in enumerate(group):
+                    self.where += [(k, d * lanes + lane) for lane in range(len(part))]
+                    runs = [configs[i] for i in part]
+                    members += runs + [runs[-1]] * (lanes - len(runs))  # padding: copies of the last run
+                members += [members[-1]] * (lanes * mesh.size - len(members))  # devices with no runs
+                self.blocks.append(Block(members, mesh, self.span))
         self.done = 0
 
     def train(self, epochs: int) -> None:

@@ -9,8 +9,9 @@ data in the run's precision, parameters, gradients and optimizer state, the hist
 and the results handed back). Store, sweep and study iterate these pieces, committing
 or writing each before the next; a cluster executor can send each piece as one task.
 Pieces are deterministic (the same configs give the same pieces) and a piece planned
-again is one piece. Within a piece, `lane_blocks` splits the runs over the devices
-and `padded_lanes` rounds a block to a size the program is compiled for.
+again is one piece. Within a piece, `lane_blocks` splits the runs over the devices,
+`device_groups` deals the blocks to them (one program trains a group, a block per
+device) and `padded_lanes` rounds a block to a size the program is compiled for.
 """
 
 from __future__ import annotations
@@ -97,7 +98,8 @@ def piece_bytes(configs: Sequence[RunConfig], devices: int = 1) -> int:
     """The memory model: bytes that training these configs as one piece allocates,
     its blocks padded to their lanes."""
     widest = max(configs, key=lane_bytes)
-    lanes = sum(padded_lanes(len(b)) for b in lane_blocks(len(configs), devices))
+    groups = device_groups(len(configs), devices)
+    lanes = sum(devices * max(padded_lanes(len(b)) for b in group) for group in groups)
     return lanes * lane_bytes(widest)
 
 
@@ -173,6 +175,14 @@ def lane_blocks(runs: int, devices: int = 1) -> list[list[int]]:
     size, extra = divmod(runs, count)
     cuts = [k * size + min(k, extra) for k in range(count + 1)]
     return [list(range(cuts[k], cuts[k + 1])) for k in range(count)]
+
+
+def device_groups(runs: int, devices: int = 1) -> list[list[list[int]]]:
+    """lane_blocks dealt to the devices, `devices` blocks at a time: each group trains
+    in one program, its blocks side by side, one per device (the last group may have
+    fewer blocks than devices: the rest of its lanes are padding)."""
+    blocks = lane_blocks(runs, devices)
+    return [blocks[k:k + devices] for k in range(0, len(blocks), devices)]
 
 
 def padded_lanes(runs: int) -> int:
