@@ -205,16 +205,35 @@ def block_data(configs: Sequence[RunConfig], dtype) -> tuple[np.ndarray, ...]:
         keys = twister.seed_keys([configs[i].seed for i in own])
         twister.decode_lanes(keys, np.array(own, np.int64), n, center, float(noise), start, x, y,
                              numba.get_num_threads())
-        copies = [i for i in lanes if first[configs[i].seed] != i]
-        if copies:
-            x[:, :, copies] = x[:, :, [first[configs[i].seed] for i in copies]]
-            y[:, copies] = y[:, [first[configs[i].seed] for i in copies]]
+        for a, b, source in repeats([first[configs[i].seed] for i in lanes], lanes):
+            x[:, :, a:b] = x[:, :, source, None]
+            y[:, a:b] = y[:, source, None]
     return x[: cut - start], y[: cut - start], x[cut - start:], y[cut - start:]
 
 
+def repeats(sources: Sequence[int], lanes: Sequence[int]) -> list[tuple[int, int, int]]:
+    """Lanes that repeat another lane's run (a block's padding: copies of its last run),
+    as (first, stop, source) slices of consecutive lanes with one source: broadcast
+    copies, not a gather per lane."""
+    out: list[tuple[int, int, int]] = []
+    for lane, source in zip(lanes, sources):
+        if lane == source:
+            continue
+        if out and out[-1][1] == lane and out[-1][2] == source:
+            out[-1] = (out[-1][0], lane + 1, source)
+        else:
+            out.append((lane, lane + 1, source))
+    return out
+
+
 def initial_params(configs: Sequence[RunConfig], dtype) -> tuple:
-    """Each layer's (weight (O, I, R), bias (O, R)), from the runs' seeded parameters."""
-    drawn = [{k: v.numpy() for k, v in seeded_parameters(c).items()} for c in configs]
+    """Each layer's (weight (O, I, R), bias (O, R)), from the runs' seeded parameters
+    (drawn once per distinct run: padding lanes repeat one)."""
+    once: dict[RunConfig, dict] = {}
+    for c in configs:
+        if c not in once:
+            once[c] = {k: v.numpy() for k, v in seeded_parameters(c).items()}
+    drawn = [once[c] for c in configs]
     layers = len(drawn[0]) // 2
     return tuple((np.stack([d[f"dense{k}.weight"] for d in drawn], axis=-1).astype(dtype),
                   np.stack([d[f"dense{k}.bias"] for d in drawn], axis=-1).astype(dtype))
