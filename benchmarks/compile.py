@@ -6,7 +6,7 @@
 The study's runs are what `xorlab cost` counts (`experiments.cost.experiment_configs`,
 upper bounds where an experiment decides as it goes). Each experiment's runs are planned
 as the engine plans them (`plan.plan`, then each piece's device groups), and every
-distinct program (setting, span, lanes per device) is compiled once, timed, in a fresh
+distinct program (setting, span, lanes per device, devices) is compiled once, timed, in a fresh
 process (xorlab owns it: `configure_process`) with an empty compilation cache; then
 again in a second process from that cache. Compiling counts only the XLA compile:
 each program's first call also moves its block's data (not counted here).
@@ -34,18 +34,19 @@ quick = sys.argv[1] == "quick"
 from xorlab.experiments import budget
 scale = Scale(quick=quick, epochs=budget.QUICK_EPOCHS if quick else None)
 devices = len(jax.devices("cpu"))
-mesh = jax.sharding.Mesh(np.array(jax.devices("cpu")), ("lanes",))
 programs = {}
 for name, configs in cost.experiment_configs(scale).items():
     for piece in plan.plan(configs):
         c = configs[piece[0]]
         for group in plan.device_groups(len(piece), devices):
             lanes = max(plan.padded_lanes(len(b)) for b in group)
-            programs.setdefault((plan.setting(c), jax_engine.span_of(c.epochs, False), lanes), c)
+            key = (plan.setting(c), jax_engine.span_of(c.epochs, False), lanes, len(group))
+            programs.setdefault(key, c)
 times = []
-for (setting, span, lanes), c in programs.items():
+for (setting, span, lanes, used), c in programs.items():
+    mesh = jax.sharding.Mesh(np.array(jax.devices("cpu")[:used]), ("lanes",))  # as jax_engine.Piece
     with jax_engine.x64(c.dtype):
-        block = jax_engine.Block([c] * (lanes * devices), mesh, span)
+        block = jax_engine.Block([c] * (lanes * used), mesh, span)
         t0 = time.perf_counter()
         jax_engine.compiled(setting, span, block.args(1), mesh)
         times.append(time.perf_counter() - t0)

@@ -253,18 +253,19 @@ class Piece:
         self.configs = list(configs)
         self.epochs = configs[0].epochs
         self.span = span_of(self.epochs, watched)
-        mesh = jax.sharding.Mesh(np.array(jax.devices("cpu")), ("lanes",))
+        devices = jax.devices("cpu")
         self.where: list[tuple[int, int]] = []  # run i -> (block, lane)
         self.blocks: list[Block] = []
         with x64(configs[0].dtype):
-            for k, group in enumerate(plan.device_groups(len(configs), mesh.size)):
+            for k, group in enumerate(plan.device_groups(len(configs), len(devices))):
+                # as many devices as blocks: a piece of <= 64 runs keeps the other cores free
+                mesh = jax.sharding.Mesh(np.array(devices[:len(group)]), ("lanes",))
                 lanes = max(plan.padded_lanes(len(part)) for part in group)
                 members: list[RunConfig] = []
                 for d, part in enumerate(group):
                     self.where += [(k, d * lanes + lane) for lane in range(len(part))]
                     runs = [configs[i] for i in part]
                     members += runs + [runs[-1]] * (lanes - len(runs))  # padding: copies of the last run
-                members += [members[-1]] * (lanes * mesh.size - len(members))  # devices with no runs
                 self.blocks.append(Block(members, mesh, self.span))
         self.done = 0
 

@@ -99,7 +99,7 @@ def piece_bytes(configs: Sequence[RunConfig], devices: int = 1) -> int:
     its blocks padded to their lanes."""
     widest = max(configs, key=lane_bytes)
     groups = device_groups(len(configs), devices)
-    lanes = sum(devices * max(padded_lanes(len(b)) for b in group) for group in groups)
+    lanes = sum(len(group) * max(padded_lanes(len(b)) for b in group) for group in groups)
     return lanes * lane_bytes(widest)
 
 
@@ -187,8 +187,8 @@ def lane_blocks(runs: int, devices: int = 1) -> list[list[int]]:
 
 def device_groups(runs: int, devices: int = 1) -> list[list[list[int]]]:
     """lane_blocks dealt to the devices, `devices` blocks at a time: each group trains
-    in one program, its blocks side by side, one per device (the last group may have
-    fewer blocks than devices: the rest of its lanes are padding)."""
+    in one program, its blocks side by side, one per device (a piece of few runs is
+    one block: a group of one, on one device)."""
     blocks = lane_blocks(runs, devices)
     return [blocks[k:k + devices] for k in range(0, len(blocks), devices)]
 
