@@ -19,7 +19,7 @@ import pytest
 
 from xorlab.data import make_data
 from xorlab.engines import run_many
-from xorlab.serve.settings import INT_RANGES, MAX_WORK, PRESETS, Settings, parse
+from xorlab.serve.settings import MAX_WORK, PRESETS, Settings, parse, parse_job
 from xorlab.replay import train_command
 
 import httpx2 as httpx
@@ -74,8 +74,13 @@ def test_meta_gives_the_ranges_and_presets_the_issue_names(client):
     assert m["ranges"]["lr"] == [1e-4, 10.0]
     assert m["ranges"]["epochs"] == [1, 1000] and m["ranges"]["inputs"] == [2, 6]
     assert m["ranges"]["hidden"] == [1, 16] and m["ranges"]["seeds"] == [1, 500]
-    assert m["choices"]["activation"] == ["sigmoid", "tanh", "relu", "linear"]
-    assert list(m["presets"]) == ["tutorial", "exp1", "exp2", "exp3", "exp4", "exp5", "bonus"]
+    assert [c["value"] for c in m["choices"]["activation"]] == ["sigmoid", "tanh", "relu", "linear"]
+    assert [c["value"] for c in m["choices"]["optimizer"]] == ["sgd", "momentum", "nesterov", "adam"]
+    assert m["ranges"]["batch_size"] == [1, 500] and m["ranges"]["layers"] == [1, 3] and m["ranges"]["log"] == ["lr"]
+    assert m["uses"] == {"momentum": ["momentum", "nesterov"]}
+    assert m["defaults"] == Settings().to_dict() and m["defaults"]["momentum"] == 0.9
+    tutorial = [k for k, p in m["presets"].items() if p["group"] == "tutorial"]
+    assert tutorial == ["tutorial", "exp1", "exp2", "exp3", "exp4", "exp5", "bonus"]
     for p in m["presets"].values():
         assert parse(p["settings"]) == Settings(**p["settings"])
 
@@ -322,8 +327,8 @@ def test_live_failure_modes_of_a_finished_job_are_its_final_ones(tmp_path):
     job = Job(Settings(**{**Settings().to_dict(), **TINY, "seeds": 6}))
     job.run(tmp_path / "store.sqlite")
     assert job.state == "done"
-    assert live_modes(job) == job.summary["modes"]
-    assert sum(n for _, n in live_modes(job)) == 6
+    assert live_modes(job, job.sides[0]) == job.summary["modes"]
+    assert sum(n for _, n in live_modes(job, job.sides[0])) == 6
 
 
 # ---------- hostile requests: other sites, odd numbers, greedy clients ----------
