@@ -213,6 +213,7 @@ def test_a_job_too_big_is_refused_before_it_starts(client):
     assert r.status_code == 422 and r.json()["field"] == "seeds"
     assert f"{MAX_WORK:,}" in r.json()["error"]
     assert parse({"seeds": 500, "epochs": 1000}).work == MAX_WORK
+    assert parse({"seeds": 50, "epochs": 1000, "batch_size": 1}).work == MAX_WORK  # ten times the steps
     half = {"seeds": 250, "epochs": 1000}
     assert parse_job({"a": half, "b": {"epochs": 1000}})[1].work == MAX_WORK // 2  # both sides count
     r = client.post("/api/jobs", json={"a": half, "b": {"epochs": 1000, "layers": 2}})

@@ -257,17 +257,16 @@ async def run_detail(request: Request) -> Response:
                          "test_x": x.round(4).tolist(), "test_y": y.round(4).tolist()})
 
 
-def control(action: Callable[[Job], dict[str, Any]]) -> Callable[[Request], Any]:
-    """A route that applies `action` (pause, resume, step) to the job; 202 and where it stands."""
-
-    async def route(request: Request) -> Response:
-        job = find(request)
-        return job if isinstance(job, Response) else JSONResponse(action(job), status_code=202)
-
-    return route
-
-
 CONTROLS = {"pause": Job.pause, "resume": Job.resume, "step": Job.step, "cancel": Job.cancel}
+
+
+async def control(request: Request) -> Response:
+    """POST .../pause, /resume, /step, /cancel: 202 and where the job stands."""
+    action = CONTROLS.get(request.path_params["action"])
+    if action is None:
+        return error(404, f"no action {request.path_params['action']!r} (actions: {', '.join(CONTROLS)})")
+    job = find(request)
+    return job if isinstance(job, Response) else JSONResponse(action(job), status_code=202)
 
 
 ROUTES = [
@@ -279,7 +278,7 @@ ROUTES = [
     Route("/api/jobs/{job_id}/events", events),
     Route("/api/jobs/{job_id}/results", results),
     Route("/api/jobs/{job_id}/runs/{index:int}", run_detail),
-    *(Route(f"/api/jobs/{{job_id}}/{name}", control(action), methods=["POST"]) for name, action in CONTROLS.items()),
+    Route("/api/jobs/{job_id}/{action}", control, methods=["POST"]),
 ]
 
 
