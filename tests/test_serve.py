@@ -321,6 +321,7 @@ def test_a_closed_stream_cancels_its_job(server):
             time.sleep(0.05)
         status = c.get(f"api/jobs/{job['id']}").json()
         assert status["state"] == "stopped" and status["epoch"] < 1000
+        assert status["reason"] == "its last event stream closed"
 
 
 def test_ctrl_c_stops_the_server_cleanly(tmp_path):

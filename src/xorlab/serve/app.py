@@ -102,12 +102,11 @@ def modes_event(job: Job) -> dict[str, Any]:
 
 
 async def job_events(job: Job, release: Callable[[], None]) -> AsyncIterator[str]:
-    """The job's events: `start`, then `epochs` (every snapshot since the last one,
-    with the success rates so far), `state` when it pauses or runs again, `params`
-    and `modes` now and then, and finally
-    `done`, `stopped` or `error` with the job's status. The stream was counted by the
-    caller; `release` uncounts it. A listener that leaves while the job trains, when it
-    was the last, stops the job (a closed tab)."""
+    """The job's events: `start`, then `epochs` (every snapshot since the last one, with
+    the success rates so far), `state` when it pauses or runs again, `params` and `modes`
+    now and then, and finally `done`, `stopped` or `error` with the job's status. The
+    caller counted the stream; `release` uncounts it. The last listener leaving while the
+    job trains stops it (a closed tab)."""
     live, cursor, changed, sent_params = Live(job), 0, 0, -1
     last_params = last_modes = 0.0
     modes_every = MODES_SECONDS
@@ -142,7 +141,7 @@ async def job_events(job: Job, release: Callable[[], None]) -> AsyncIterator[str
     finally:
         release()
         if job.listeners == 0 and not job.finished:
-            job.stop()
+            job.stop("its last event stream closed")
 
 
 def counted_stream(jobs: Jobs, job: Job) -> AsyncIterator[str]:
