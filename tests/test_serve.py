@@ -643,10 +643,11 @@ def test_step_on_a_running_job_pauses_it_and_cancel_ends_a_paused_one(client):
 
 
 def test_a_paused_and_forgotten_job_ends(tmp_path):
-    with TestClient(create_app(tmp_path / "s.sqlite", pause_seconds=0.5), base_url=LOCAL) as client:
+    with TestClient(create_app(tmp_path / "s.sqlite", max_running=1, pause_seconds=0.5), base_url=LOCAL) as client:
         info = client.post("/api/jobs", json={**TINY, "epochs": 1000, "seeds": 2}).json()
         post(client, info["id"], "pause")
         wait_state(client, info["id"], ("paused",))
+        assert client.post("/api/jobs", json=TINY).status_code == 429  # paused is not finished
         status = wait_state(client, info["id"], timeout=30)  # polled all along: only the pause bound ends it
         assert status["state"] == "stopped" and "paused for more than 0.5 s" in status["reason"]
     from xorlab.serve.jobs import Jobs
@@ -689,6 +690,9 @@ def test_a_comparison_trains_both_sides_on_the_same_seeds_side_by_side(client):
     assert "95% interval" in summary["difference"]["verdict"]
     last = [d for n, d in evs if n == "epochs"][-1]
     assert (last["rate"]["k"], last["rate_b"]["k"]) == (ka, kb) and last["difference"] == summary["difference"]
+    params = [d["params"] for n, d in evs if n == "params"][-1]
+    assert len(params) == 12 and all(p is not None for p in params)
+    assert params[6]["dense1.weight"] == np.round(expected[6].params["dense1.weight"].astype(np.float64), 7).tolist()
     body = client.get(f"/api/jobs/{info['id']}/results").json()
     assert [r["side"] for r in body["results"]] == ["A"] * 6 + ["B"] * 6
     assert [r["replay"] for r in body["results"]] == [train_command(c) for c in a.configs() + b.configs()]

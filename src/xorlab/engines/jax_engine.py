@@ -8,7 +8,8 @@ data decoded straight into the blocks, their seeded initial weights copied in, a
 the compiled program trains a span of epochs with no Python in between. Spans exist
 so that progress and live views can be reported between them; the state carries
 over exactly, so a run's numbers do not depend on the spans, nor on which runs share
-its block (elementwise arithmetic, lanes padded to full vectors; tested).
+its block (elementwise arithmetic, lanes padded to full vectors; tested). Watched by a
+live view, every piece is built first and all train one epoch at a time in lockstep.
 
 Arrays, runs innermost: train x (E, N, R), y (E, R); a layer's weight (O, I, R).
 """
