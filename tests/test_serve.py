@@ -91,6 +91,10 @@ def test_presets_set_what_the_tutorial_says():
     assert PRESETS["exp5"]["settings"].activation == "tanh" and PRESETS["exp5"]["settings"].center
     assert PRESETS["exp2"]["settings"].init == "uniform"
     assert PRESETS["bonus"]["settings"].inputs == 3
+    beyond = {k: p["settings"] for k, p in PRESETS.items() if p["group"] == "beyond"}
+    assert {(s.activation, s.optimizer) for s in beyond.values()} >= {("relu", "adam"), ("sigmoid", "momentum")}
+    assert any(s.inputs == 4 and s.layers == 2 for s in beyond.values())  # 4-bit parity, two layers
+    assert {p["group"] for p in PRESETS.values()} == {"tutorial", "beyond"}
 
 
 def test_a_job_streams_every_epoch_of_every_seed_and_equals_the_engine(client):
