@@ -650,7 +650,7 @@ def test_a_paused_and_forgotten_job_ends(tmp_path):
     with TestClient(create_app(tmp_path / "s.sqlite", max_running=1, pause_seconds=0.5), base_url=LOCAL) as client:
         info = client.post("/api/jobs", json={**TINY, "epochs": 1000, "seeds": 2}).json()
         post(client, info["id"], "pause")
-        wait_state(client, info["id"], ("paused",))
+        assert wait_state(client, info["id"], ("paused",))["pause_seconds"] == 0.5
         assert client.post("/api/jobs", json=TINY).status_code == 429  # paused is not finished
         status = wait_state(client, info["id"], timeout=30)  # polled all along: only the pause bound ends it
         assert status["state"] == "stopped" and "paused for more than 0.5 s" in status["reason"]

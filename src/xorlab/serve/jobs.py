@@ -166,7 +166,7 @@ class Job:
 
     def status(self) -> dict[str, Any]:
         with self._lock:
-            live = {"epoch": self.epoch, "paused": self._pause}
+            live = {"epoch": self.epoch, "paused": self._pause, "pause_seconds": self.pause_seconds}
         return {**self.start_info(), **live, "cached": self.cached, "error": self.error, "reason": self.reason,
                 "seconds": self.seconds, "summary": self.summary}
 
