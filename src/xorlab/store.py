@@ -235,7 +235,7 @@ class Store:
 
     def get(self, configs: Sequence[RunConfig], engine: str) -> dict[str, RunResult]:
         """Stored results for the configs, by store key (missing ones absent)."""
-        return self._get(list(dict.fromkeys(run_key(c, engine) for c in configs)))
+        return self.lookup(configs, engine)[1]
 
     def _get(self, keys: list[str]) -> dict[str, RunResult]:
         found = {}
