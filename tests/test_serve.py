@@ -367,13 +367,14 @@ def test_serve_refuses_bad_options_in_one_line(run_cli, tmp_path):
 
 
 def test_live_failure_modes_of_a_finished_job_are_its_final_ones(tmp_path):
-    from xorlab.serve.jobs import Job, live_modes
+    from xorlab.serve.jobs import Job
+    from xorlab.serve.views import live_modes
 
     job = Job(Settings(**{**Settings().to_dict(), **TINY, "seeds": 6}))
     job.run(tmp_path / "store.sqlite")
     assert job.state == "done"
-    assert live_modes(job, job.sides[0]) == job.summary["modes"]
-    assert sum(n for _, n in live_modes(job, job.sides[0])) == 6
+    modes = live_modes(job.configs, *job.copy(), job.sides[0])
+    assert modes == job.summary["modes"] and sum(n for _, n in modes) == 6
 
 
 # ---------- hostile requests: other sites, odd numbers, greedy clients ----------

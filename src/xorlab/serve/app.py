@@ -27,7 +27,8 @@ from .. import __version__
 from ..data import make_data
 from .guard import Guard
 from ..config import ConfigError
-from .jobs import FINISHED, IDLE_SECONDS, PAUSE_SECONDS, Busy, Job, Jobs, live_modes, params_json, rates
+from .jobs import FINISHED, IDLE_SECONDS, PAUSE_SECONDS, Busy, Job, Jobs
+from .views import live_modes, params_json, rates
 from .settings import meta, parse_job
 
 MAX_BODY = 4096  # bytes: a job's settings are ~200
@@ -92,12 +93,13 @@ class Live:
         for s in snaps:
             self.accuracy.update(zip(s["runs"], s["accuracy"]))
             self.epoch = max(self.epoch, s["epoch"])
-        return rates(self.job, self.accuracy, self.epoch)
+        return rates(self.job.sides, self.accuracy, self.epoch)
 
 
 def modes_event(job: Job) -> dict[str, Any]:
     """Live failure modes: A's as `modes`, B's as `modes_b` in a comparison."""
-    a, *b = [live_modes(job, side) for side in job.sides]
+    snaps, params = job.copy()
+    a, *b = [live_modes(job.configs, snaps, params, side) for side in job.sides]
     return {"modes": a, **({"modes_b": b[0]} if b else {})}
 
 

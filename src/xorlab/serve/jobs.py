@@ -17,22 +17,20 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
 
-from .. import diagnosis
 from ..config import RunConfig
 from ..engines import EpochSnapshot, resolve, run_many
-from ..formatting import difference_verdict, json_number, json_safe
 from ..result import RunResult
-from ..stats import newcombe, wilson
 from ..store import Store
 from ..replay import train_command
 from .settings import Settings
+from .views import Side, difference_json, finite, summarise
 
 ENGINE = "auto"  # the default engine, whichever that is
 MAX_RUNNING = 2  # jobs training at once; more get HTTP 429 (2 cores shared by all)
@@ -46,12 +44,10 @@ IDLE_SECONDS = 60.0
 # every job; a page needs one per job (two while it reconnects).
 MAX_STREAMS_PER_JOB = 4
 MAX_STREAMS = 16
-ACCURACY_BINS = 20  # histogram of final accuracy: 5% bins
 
 # A job paused and forgotten (nobody resumes it) stops after this long, streamed or not.
 PAUSE_SECONDS = 300.0
 WAIT_SECONDS = 1.0  # a paused worker looks at the clocks above this often
-DIFFERENCE_METHOD = "Newcombe's hybrid score interval (from Wilson intervals)"
 
 RUNNING, PAUSED, DONE, STOPPED, ERROR = "running", "paused", "done", "stopped", "error"
 FINISHED = (DONE, STOPPED, ERROR)
@@ -63,23 +59,6 @@ class Stopped(Exception):
 
 class Busy(Exception):
     """Too many jobs are training (or streams open); the caller should try again later."""
-
-
-def finite(values: Sequence[float], digits: int = 6) -> list[float | None]:
-    """JSON-safe numbers: NaN and infinities (a diverged run) become null."""
-    return [json_number(round(v, digits)) for v in map(float, values)]
-
-
-def params_json(params: dict[str, np.ndarray] | None) -> dict[str, list] | None:
-    """A run's parameters as nested lists, non-finite entries as null."""
-    if params is None:
-        return None
-    return {name: json_safe(np.round(np.asarray(value, dtype=np.float64), 7)) for name, value in params.items()}
-
-
-def rate_json(k: int, n: int) -> dict[str, Any]:
-    r = wilson(k, n)
-    return {"k": r.k, "n": r.n, "low": r.low if n else None, "high": r.high if n else None}
 
 
 @dataclass
@@ -311,81 +290,6 @@ class Job:
             self.seconds = time.monotonic() - self.started
             self.state = state
             self._pause = False
-
-
-@dataclass(frozen=True)
-class Side:
-    """One side of a job: its runs are `first` .. `first + count - 1`."""
-
-    name: str
-    first: int
-    count: int
-
-    @property
-    def runs(self) -> range:
-        return range(self.first, self.first + self.count)
-
-    def json(self) -> dict[str, Any]:
-        return {"name": self.name, "first": self.first, "count": self.count}
-
-
-def summarise(results: Sequence[RunResult]) -> dict[str, Any]:
-    """What the page shows when a job (or one side of it) is done: success k/n with its
-    Wilson interval, the histogram of final accuracy, and each run's failure mode."""
-    modes = [diagnosis.diagnose(r).mode for r in results]
-    acc = np.array([r.final_accuracy for r in results])
-    hist, _ = np.histogram(acc, bins=ACCURACY_BINS, range=(0.0, 1.0))
-    k = sum(r.success for r in results)
-    return {"rate": rate_json(k, len(results)), "histogram": hist.tolist(), "modes": ranked(Counter(modes)),
-            "runs": [{"seed": r.config.seed, "success": r.success, "final_accuracy": r.final_accuracy,
-                      "final_loss": finite([r.final_test_loss])[0], "diverged": r.diverged, "mode": m}
-                     for r, m in zip(results, modes)]}
-
-
-def ranked(counts: Counter) -> list[tuple[str, int]]:
-    """Modes, most common first (ties by name)."""
-    return sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-
-
-def rates(job: Job, accuracy: dict[int, float], epoch: int) -> dict[str, Any]:
-    """The success rates so far from each run's latest accuracy: `rate` (A's), and with
-    a comparison `rate_b` and the `difference`."""
-    sides = []
-    for s in job.sides:
-        latest = [accuracy[i] for i in s.runs if i in accuracy]
-        sides.append({**rate_json(sum(a == 1.0 for a in latest), len(latest)), "epoch": epoch})
-    if len(sides) == 1:
-        return {"rate": sides[0]}
-    return {"rate": sides[0], "rate_b": sides[1], "difference": difference_json(*sides)}
-
-
-def difference_json(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
-    """B's success rate minus A's with Newcombe's 95% interval, and the verdict in words."""
-    out: dict[str, Any] = {"estimate": None, "low": None, "high": None, "level": 0.95, "method": DIFFERENCE_METHOD,
-                           "verdict": "No run has finished an epoch on both sides yet."}
-    if a["n"] and b["n"]:
-        d = newcombe(b["k"], b["n"], a["k"], a["n"])
-        out.update(estimate=d.d, low=d.low, high=d.high, verdict=difference_verdict(d.low, d.high))
-    return out
-
-
-def live_modes(job: Job, side: Side) -> list[tuple[str, int]]:
-    """Failure modes of one side's runs as they stand now (latest parameters and curves)."""
-    snaps, params = job.copy()
-    loss: dict[int, list[float]] = {}
-    correct: dict[int, list[float]] = {}
-    for s in snaps:
-        for i, l, a in zip(s["runs"], s["loss"], s["accuracy"]):
-            loss.setdefault(i, []).append(np.nan if l is None else l)
-            correct.setdefault(i, []).append(a)
-    now = []
-    for i in side.runs:
-        if params[i] is None or i not in loss:
-            continue
-        c, tl = job.configs[i], np.array(loss[i])
-        now.append(RunResult(c, np.zeros((len(tl), 5)), tl,
-                             np.round(np.array(correct[i]) * c.test_total).astype(np.int64), params[i]))
-    return ranked(diagnosis.mode_counts(now))
 
 
 class Jobs:
