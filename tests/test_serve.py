@@ -441,7 +441,9 @@ def test_non_finite_and_huge_numbers_get_422_naming_the_field(client, field, raw
 
 
 @pytest.mark.parametrize("body", [b"[" * 4000, b'{"a":' * 600 + b"1" + b"}" * 600, b"\xff\xfe{}", b"null",
-                                  b'"tanh"', b"", b'{"seeds": 1} {"seeds": 2}', b'{"__proto__": {}}'])
+                                  b'"tanh"', b"", b'{"seeds": 1} {"seeds": 2}', b'{"__proto__": {}}',
+                                  b'{"a": 3}', b'{"b": []}', b'{"a": {}, "c": 1}', b'{"a": {"a": {}}}',
+                                  b'{"a": {}, "seeds": 3}'])
 def test_any_body_that_is_not_an_object_of_settings_is_400_or_422(client, body):
     r = client.post("/api/jobs", content=body, headers={"content-type": "application/json"})
     assert r.status_code in (400, 422), r.text
