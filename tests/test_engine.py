@@ -187,6 +187,28 @@ def test_a_runs_numbers_do_not_depend_on_what_shares_its_call():
     assert same_numbers(alone[0], watched[0]) and same_numbers(alone[1], watched[1])
 
 
+def test_watched_pieces_train_in_lockstep_with_the_numbers_of_unwatched_training():
+    """Two settings (two pieces) with different budgets, watched: one snapshot per
+    epoch holding every run that trained it (the shorter piece drops out when done),
+    and every run's numbers bit for bit those of unwatched training."""
+    a = [RunConfig(seed=s, activation="tanh", center=True, lr=0.1, epochs=3) for s in range(3)]
+    b = [RunConfig(seed=s, activation="relu", optimizer="adam", layers=2, epochs=2) for s in range(3)]
+    configs = [a[0], b[0], a[1], b[1], a[2], b[2]]  # interleaved: each piece's positions are scattered
+    assert len(plan.plan(configs)) == 2
+    snaps = []
+    watched = run_many(configs, engine="jax", on_epoch=snaps.append)
+    assert [(s.epoch, sorted(s.indices)) for s in snaps] == [(1, list(range(6))), (2, list(range(6))),
+                                                          (3, [0, 2, 4])]
+    unwatched = run_many(configs, engine="jax")
+    assert all(same_numbers(w, u) for w, u in zip(watched, unwatched))
+    for s in snaps:  # each run's snapshot is its own curve at that epoch
+        for i, loss, correct, params in zip(s.indices, s.test_loss, s.test_correct, s.params):
+            assert loss == unwatched[i].test_loss[s.epoch - 1] and correct == unwatched[i].test_correct[s.epoch - 1]
+            assert set(params) == set(unwatched[i].params)
+    final = {i: p for s in snaps for i, p in zip(s.indices, s.params)}
+    assert all(np.array_equal(final[i][k], unwatched[i].params[k]) for i in range(6) for k in final[i])
+
+
 @pytest.mark.parametrize("optimizer", OPTIMIZERS)
 def test_a_diverging_run_is_nan_and_never_disturbs_the_others(optimizer):
     calm = [RunConfig(seed=s, activation=a, center=True, lr=0.05, epochs=2, optimizer=optimizer)

@@ -85,6 +85,20 @@ def test_forward_matches_the_trained_network(activation):
     np.testing.assert_allclose(diagnosis.forward(config, p, x)["out"], expected, rtol=1e-6, atol=1e-7)
 
 
+@pytest.mark.parametrize("layers", [2, 3])
+def test_forward_of_a_deeper_net_matches_it_and_shows_every_hidden_unit(layers):
+    config = RunConfig(activation="tanh", hidden=3, layers=layers, seed=5)
+    p = {k: v.numpy() for k, v in initial_parameters(config).items()}
+    x = np.random.default_rng(0).normal(size=(7, 2))
+    expected = build_model(config.replace(dtype="float64"))(torch.as_tensor(x)).detach().numpy()
+    net = diagnosis.forward(config, p, x)
+    np.testing.assert_allclose(net["out"], expected, rtol=1e-6, atol=1e-7)
+    assert net["pre"].shape == net["hidden"].shape == (7, 3 * layers)
+    np.testing.assert_allclose(net["hidden"][:, :3], np.tanh(x @ p["dense1.weight"].T + p["dense1.bias"]), rtol=1e-6)
+    d = diagnosis.diagnose(fake_result(config, 250, p))  # half right: a failure, with a mode
+    assert d.mode not in (diagnosis.SUCCESS, diagnosis.DIVERGED) and all(u < 3 * layers for u in d.dead + d.saturated)
+
+
 @pytest.mark.parametrize("activation,p", [("relu", RELU_XOR), ("sigmoid", SIGMOID_XOR)])
 def test_a_perfect_xor_solution_has_no_dead_or_saturated_unit(activation, p):
     config = RunConfig(activation=activation)

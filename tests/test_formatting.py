@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 
-from xorlab.formatting import difference_text, interval_text, json_number, json_safe, percent, rate_text
+from xorlab.formatting import difference_text, difference_verdict, interval_text, json_number, json_safe, percent, rate_text
 
 
 def test_percents_and_rates_read_alike_everywhere():
@@ -16,6 +16,14 @@ def test_percents_and_rates_read_alike_everywhere():
     assert interval_text(0.61, 0.7925) == "61.0-79.2%"
     assert difference_text(0.62, 0.51, 0.71) == "+62 points [51, 71]"
     assert difference_text(-0.05, -0.2, 0.1) == "-5 points [-20, 10]"
+
+
+def test_a_difference_is_told_apart_only_when_its_interval_excludes_0():
+    assert difference_verdict(0.12, 0.40) == (
+        "B succeeds more often than A: the 95% interval of the difference, +12 to +40 points, excludes 0")
+    assert difference_verdict(-0.4, -0.05).startswith("A succeeds more often than B:")
+    assert difference_verdict(-0.08, 0.15) == ("The seeds so far cannot tell A and B apart: the 95% interval "
+                                               "of the difference, -8 to +15 points, includes 0")
 
 
 def test_non_finite_numbers_become_null_at_any_depth():

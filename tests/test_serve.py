@@ -19,7 +19,7 @@ import pytest
 
 from xorlab.data import make_data
 from xorlab.engines import run_many
-from xorlab.serve.settings import INT_RANGES, MAX_WORK, PRESETS, Settings, parse
+from xorlab.serve.settings import MAX_WORK, PRESETS, Settings, parse, parse_job
 from xorlab.replay import train_command
 
 import httpx2 as httpx
@@ -74,8 +74,13 @@ def test_meta_gives_the_ranges_and_presets_the_issue_names(client):
     assert m["ranges"]["lr"] == [1e-4, 10.0]
     assert m["ranges"]["epochs"] == [1, 1000] and m["ranges"]["inputs"] == [2, 6]
     assert m["ranges"]["hidden"] == [1, 16] and m["ranges"]["seeds"] == [1, 500]
-    assert m["choices"]["activation"] == ["sigmoid", "tanh", "relu", "linear"]
-    assert list(m["presets"]) == ["tutorial", "exp1", "exp2", "exp3", "exp4", "exp5", "bonus"]
+    assert [c["value"] for c in m["choices"]["activation"]] == ["sigmoid", "tanh", "relu", "linear"]
+    assert [c["value"] for c in m["choices"]["optimizer"]] == ["sgd", "momentum", "nesterov", "adam"]
+    assert m["ranges"]["batch_size"] == [1, 500] and m["ranges"]["layers"] == [1, 3] and m["ranges"]["log"] == ["lr"]
+    assert m["uses"] == {"momentum": ["momentum", "nesterov"]}
+    assert m["defaults"] == Settings().to_dict() and m["defaults"]["momentum"] == 0.9
+    tutorial = [k for k, p in m["presets"].items() if p["group"] == "tutorial"]
+    assert tutorial == ["tutorial", "exp1", "exp2", "exp3", "exp4", "exp5", "bonus"]
     for p in m["presets"].values():
         assert parse(p["settings"]) == Settings(**p["settings"])
 
@@ -86,6 +91,10 @@ def test_presets_set_what_the_tutorial_says():
     assert PRESETS["exp5"]["settings"].activation == "tanh" and PRESETS["exp5"]["settings"].center
     assert PRESETS["exp2"]["settings"].init == "uniform"
     assert PRESETS["bonus"]["settings"].inputs == 3
+    beyond = {k: p["settings"] for k, p in PRESETS.items() if p["group"] == "beyond"}
+    assert {(s.activation, s.optimizer) for s in beyond.values()} >= {("relu", "adam"), ("sigmoid", "momentum")}
+    assert any(s.inputs == 4 and s.layers == 2 for s in beyond.values())  # 4-bit parity, two layers
+    assert {p["group"] for p in PRESETS.values()} == {"tutorial", "beyond"}
 
 
 def test_a_job_streams_every_epoch_of_every_seed_and_equals_the_engine(client):
@@ -158,6 +167,18 @@ BAD = [
     ("init", "xavier", "init must be one of default, uniform"),
     ("center", "yes", "center must be true or false"),
     ("speed", 3, "unknown setting 'speed'"),
+    ("optimizer", "rmsprop", "optimizer must be one of sgd, momentum, nesterov, adam"),
+    ("momentum", 1.0, "momentum must be a number from 0 to 0.99"),
+    ("momentum", -0.1, "momentum must be a number from 0 to 0.99"),
+    ("batch_size", 0, "batch_size must be an integer from 1 to 500"),
+    ("batch_size", 501, "batch_size must be an integer from 1 to 500"),
+    ("batch_size", 2.5, "batch_size must be an integer"),
+    ("noise", -0.1, "noise must be a number from 0 to 1"),
+    ("noise", 2, "noise must be a number from 0 to 1"),
+    ("weight_decay", -1e-3, "weight_decay must be a number from 0 to 0.1"),
+    ("weight_decay", 1, "weight_decay must be a number from 0 to 0.1"),
+    ("layers", 0, "layers must be an integer from 1 to 3"),
+    ("layers", 4, "layers must be an integer from 1 to 3"),
 ]
 
 
@@ -168,11 +189,41 @@ def test_invalid_settings_get_422_naming_the_field_and_range(client, field, valu
     assert r.json()["field"] == field and message in r.json()["error"]
 
 
+def test_momentum_is_refused_where_the_optimizer_does_not_read_it(client):
+    """RunConfig's own rule (config.validate), in its words, on the field's name."""
+    r = client.post("/api/jobs", json={"optimizer": "adam", "momentum": 0.5})
+    assert r.status_code == 422 and r.json()["field"] == "momentum"
+    assert "momentum is used by the momentum and nesterov optimizers only" in r.json()["error"]
+    assert parse({"optimizer": "nesterov", "momentum": 0.5}).momentum == 0.5
+
+
+@pytest.mark.parametrize("field,value,message", BAD, ids=[f"b.{f}={v}" for f, v, _ in BAD])
+def test_a_comparisons_b_side_gets_422_naming_b_dot_the_field(client, field, value, message):
+    r = client.post("/api/jobs", json={"a": {}, "b": {field: value}})
+    assert r.status_code == 422
+    assert r.json()["field"] == f"b.{field}" and f"b.{message}" in r.json()["error"]
+
+
+@pytest.mark.parametrize("field,value", [("seeds", 3), ("first_seed", 5)])
+def test_a_comparisons_b_side_trains_a_sides_seeds(client, field, value):
+    r = client.post("/api/jobs", json={"a": {"seeds": 4}, "b": {field: value}})
+    assert r.status_code == 422 and r.json()["field"] == f"b.{field}"
+    r = client.post("/api/jobs", json={"a": {}, "b": [1]})
+    assert r.status_code == 422 and r.json() == {"error": "b must be a JSON object of settings (got [1])", "field": "b"}
+    a, b = parse_job({"a": {"seeds": 4, "first_seed": 9}, "b": {"lr": 0.1}})
+    assert (b.seeds, b.first_seed, b.lr) == (4, 9, 0.1)
+
+
 def test_a_job_too_big_is_refused_before_it_starts(client):
     r = client.post("/api/jobs", json={"seeds": 500, "epochs": 1000, "hidden": 16, "inputs": 6})
     assert r.status_code == 422 and r.json()["field"] == "seeds"
     assert f"{MAX_WORK:,}" in r.json()["error"]
     assert parse({"seeds": 500, "epochs": 1000}).work == MAX_WORK
+    assert parse({"seeds": 50, "epochs": 1000, "batch_size": 1}).work == MAX_WORK  # ten times the steps
+    half = {"seeds": 250, "epochs": 1000}
+    assert parse_job({"a": half, "b": {"epochs": 1000}})[1].work == MAX_WORK // 2  # both sides count
+    r = client.post("/api/jobs", json={"a": half, "b": {"epochs": 1000, "layers": 2}})
+    assert r.status_code == 422 and r.json()["field"] == "seeds"
 
 
 def test_bad_bodies_are_refused(client):
@@ -192,10 +243,11 @@ def test_static_files_come_from_a_fixed_list(client):
         assert client.get(path).status_code == 404, path
 
 
-def test_the_page_has_every_testid_the_issue_lists(client):
+def test_the_pages_html_carries_its_fixed_testids_and_nothing_from_another_host(client):
+    """The settings' controls are built in the browser from /api/meta, so
+    tests/test_serve_page.py checks them (and the page's other parts) in Chromium."""
     html = client.get("/").text
-    for testid in ("activation", "init", "center", "lr", "epochs", "inputs", "hidden", "seeds", "first-seed",
-                   "preset", "train", "stop", "status", "success-rate", "loss-chart", "boundary", "replay"):
+    for testid in ("train", "stop", "status", "success-rate", "loss-chart", "boundary", "replay"):
         assert f'data-testid="{testid}"' in html, testid
     assert not re.search(r"(src|href)=\"(https?:)?//", html)  # nothing from another host
 
@@ -276,6 +328,7 @@ def test_a_closed_stream_cancels_its_job(server):
             time.sleep(0.05)
         status = c.get(f"api/jobs/{job['id']}").json()
         assert status["state"] == "stopped" and status["epoch"] < 1000
+        assert status["reason"] == "its last event stream closed"
 
 
 def test_ctrl_c_stops_the_server_cleanly(tmp_path):
@@ -317,13 +370,14 @@ def test_serve_refuses_bad_options_in_one_line(run_cli, tmp_path):
 
 
 def test_live_failure_modes_of_a_finished_job_are_its_final_ones(tmp_path):
-    from xorlab.serve.jobs import Job, live_modes
+    from xorlab.serve.jobs import Job
+    from xorlab.serve.views import live_modes
 
     job = Job(Settings(**{**Settings().to_dict(), **TINY, "seeds": 6}))
     job.run(tmp_path / "store.sqlite")
     assert job.state == "done"
-    assert live_modes(job) == job.summary["modes"]
-    assert sum(n for _, n in live_modes(job)) == 6
+    modes = live_modes(job.configs, *job.copy(), job.sides[0])
+    assert modes == job.summary["modes"] and sum(n for _, n in modes) == 6
 
 
 # ---------- hostile requests: other sites, odd numbers, greedy clients ----------
@@ -390,7 +444,9 @@ def test_non_finite_and_huge_numbers_get_422_naming_the_field(client, field, raw
 
 
 @pytest.mark.parametrize("body", [b"[" * 4000, b'{"a":' * 600 + b"1" + b"}" * 600, b"\xff\xfe{}", b"null",
-                                  b'"tanh"', b"", b'{"seeds": 1} {"seeds": 2}', b'{"__proto__": {}}'])
+                                  b'"tanh"', b"", b'{"seeds": 1} {"seeds": 2}', b'{"__proto__": {}}',
+                                  b'{"a": 3}', b'{"b": []}', b'{"a": {}, "c": 1}', b'{"a": {"a": {}}}',
+                                  b'{"a": {}, "seeds": 3}'])
 def test_any_body_that_is_not_an_object_of_settings_is_400_or_422(client, body):
     r = client.post("/api/jobs", content=body, headers={"content-type": "application/json"})
     assert r.status_code in (400, 422), r.text
@@ -501,3 +557,152 @@ def test_hostile_clients_leave_no_traceback_in_the_servers_log(tmp_path):
         proc.send_signal(signal.SIGINT)
         proc.communicate(timeout=30)
     assert "Traceback" not in log.read_text() and "Exception" not in log.read_text(), log.read_text()
+
+
+# ---------- every knob, pause and step, comparisons ----------
+
+KNOBS = {"optimizer": "nesterov", "momentum": 0.5, "batch_size": 25, "noise": 0.2, "weight_decay": 0.001,
+         "layers": 2}
+
+
+def test_every_knob_reaches_the_runs_and_their_replay_lines(client):
+    info, evs = train(client, {**TINY, **KNOBS, "seeds": 2, "epochs": 2})
+    assert evs[-1][0] == "done" and info["settings"] == {**Settings().to_dict(), **TINY, **KNOBS, "seeds": 2,
+                                                         "epochs": 2}
+    assert info["replay"] == ("xorlab train --seed 7 --activation tanh --lr 0.1 --epochs 2 --center "
+                              "--optimizer nesterov --momentum 0.5 --batch-size 25 --noise 0.2 "
+                              "--weight-decay 0.001 --layers 2")
+    body = client.get(f"/api/jobs/{info['id']}/results").json()
+    configs = parse({**TINY, **KNOBS, "seeds": 2, "epochs": 2}).configs()
+    assert [r["replay"] for r in body["results"]] == [train_command(c) for c in configs]
+    expected = run_many(configs)
+    np.testing.assert_array_equal(curves(evs, 2, 2)[0], np.round([r.test_loss for r in expected], 6))
+
+
+def test_a_two_layer_jobs_params_carry_every_layer(client):
+    _, evs = train(client, {**TINY, "layers": 3, "hidden": 3, "seeds": 2, "epochs": 2})
+    params = [d["params"] for n, d in evs if n == "params"][-1]
+    names = {f"dense{k}.{p}" for k in range(1, 5) for p in ("weight", "bias")}
+    assert len(params) == 2 and all(set(p) == names for p in params)
+    assert np.shape(params[0]["dense2.weight"]) == (3, 3) and np.shape(params[0]["dense4.weight"]) == (1, 3)
+
+
+def test_an_adam_job_of_20_seeds_succeeds_as_often_as_xorlab_sweep(client, run_cli, tmp_path):
+    _, evs = train(client, {"optimizer": "adam", "seeds": 20})
+    rate = evs[-1][1]["summary"]["rate"]
+    out = tmp_path / "sweep.jsonl"
+    assert run_cli("sweep", "--optimizer", "adam", "--seeds", "0:20", "--out", out, "--quiet").code == 0
+    records = [json.loads(line) for line in out.read_text().splitlines()]
+    assert len(records) == 20 and all(r["optimizer"] == "adam" for r in records)
+    assert (rate["k"], rate["n"]) == (sum(r["final_correct"] == r["test_total"] for r in records), 20)
+
+
+def post(client, job_id: str, action: str) -> dict:
+    r = client.post(f"/api/jobs/{job_id}/{action}", json={})
+    assert r.status_code == 202, r.text
+    return r.json()
+
+
+def snapshot_count(client, job_id: str) -> int:
+    """Snapshots the job has made so far, as a reader that starts now would get them."""
+    job = client.app.state.jobs.get(job_id)
+    return len(job.read(0)[0])
+
+
+def test_pause_holds_after_the_epoch_in_flight_step_trains_one_and_resume_finishes_the_same(client):
+    settings = {**TINY, "epochs": 400, "seeds": 2}
+    info = client.post("/api/jobs", json=settings).json()
+    answer = post(client, info["id"], "pause")
+    assert answer["paused"] and answer["id"] == info["id"]
+    paused = wait_state(client, info["id"], ("paused",))
+    epoch, count = paused["epoch"], snapshot_count(client, info["id"])
+    assert paused["paused"] and 1 <= epoch < 400
+    cpu = time.process_time()
+    time.sleep(1.0)  # paused: no epoch trains, no snapshot is made, and the worker waits on a condition
+    assert time.process_time() - cpu < 0.3  # training would take all of the second (and more: 2 cores)
+    assert client.get(f"/api/jobs/{info['id']}").json()["epoch"] == epoch
+    assert snapshot_count(client, info["id"]) == count
+    post(client, info["id"], "step")
+    deadline = time.monotonic() + 30
+    while client.get(f"/api/jobs/{info['id']}").json()["epoch"] == epoch and time.monotonic() < deadline:
+        time.sleep(0.02)
+    stepped = wait_state(client, info["id"], ("paused",))
+    time.sleep(0.3)
+    assert stepped["epoch"] == epoch + 1 == client.get(f"/api/jobs/{info['id']}").json()["epoch"]
+    assert snapshot_count(client, info["id"]) == count + 1
+    assert post(client, info["id"], "resume")["paused"] is False
+    evs = events(client, info["id"])
+    assert evs[-1][0] == "done"
+    states = [d for n, d in evs if n == "state"]
+    assert states == [{"state": "paused", "epoch": epoch}, {"state": "running", "epoch": epoch},
+                      {"state": "paused", "epoch": epoch + 1}, {"state": "running", "epoch": epoch + 1}]
+    expected = run_many(parse(settings).configs())  # uninterrupted, unwatched
+    np.testing.assert_array_equal(curves(evs, 2, 400)[0], np.round([r.test_loss for r in expected], 6))
+    body = client.get(f"/api/jobs/{info['id']}/results").json()
+    assert [r["test_loss"] for r in body["results"]] == [r.summary()["test_loss"] for r in expected]
+
+
+def test_step_on_a_running_job_pauses_it_and_cancel_ends_a_paused_one(client):
+    info = client.post("/api/jobs", json={**TINY, "epochs": 1000, "seeds": 2}).json()
+    assert post(client, info["id"], "step")["paused"]
+    assert wait_state(client, info["id"], ("paused",))["epoch"] < 1000
+    assert post(client, info["id"], "cancel")["id"] == info["id"]
+    status = wait_state(client, info["id"])
+    assert status["state"] == "stopped" and status["reason"] == "cancelled"
+    assert client.post("/api/jobs/nope/pause", json={}).status_code == 404
+
+
+def test_a_paused_and_forgotten_job_ends(tmp_path):
+    with TestClient(create_app(tmp_path / "s.sqlite", max_running=1, pause_seconds=0.5), base_url=LOCAL) as client:
+        info = client.post("/api/jobs", json={**TINY, "epochs": 1000, "seeds": 2}).json()
+        post(client, info["id"], "pause")
+        assert wait_state(client, info["id"], ("paused",))["pause_seconds"] == 0.5
+        assert client.post("/api/jobs", json=TINY).status_code == 429  # paused is not finished
+        status = wait_state(client, info["id"], timeout=30)  # polled all along: only the pause bound ends it
+        assert status["state"] == "stopped" and "paused for more than 0.5 s" in status["reason"]
+    from xorlab.serve.jobs import Jobs
+
+    jobs = Jobs(tmp_path / "t.sqlite", idle_seconds=0.5)
+    job = jobs.create(parse({**TINY, "epochs": 1000, "seeds": 2}))
+    job.pause()
+    deadline = time.monotonic() + 30
+    while not job.finished and time.monotonic() < deadline:  # nobody polls or streams it
+        time.sleep(0.05)
+    assert job.state == "stopped" and "nobody followed it" in job.reason
+
+
+A_SIDE = {**TINY, "seeds": 6, "epochs": 4}
+B_SIDE = {"activation": "tanh", "center": True, "optimizer": "adam", "lr": 0.01, "epochs": 3}  # A's seeds
+
+
+def test_a_comparison_trains_both_sides_on_the_same_seeds_side_by_side(client):
+    from xorlab.stats import newcombe
+
+    info, evs = train(client, {"a": A_SIDE, "b": B_SIDE})
+    assert info["sides"] == [{"name": "A", "first": 0, "count": 6}, {"name": "B", "first": 6, "count": 6}]
+    assert info["runs"] == 12 and info["seeds"] == list(range(7, 13)) and info["epochs"] == 4
+    a, b = parse_job({"a": A_SIDE, "b": B_SIDE})
+    assert info["replay_b"] == train_command(b.configs()[0])
+    snaps = [s for n, d in evs if n == "epochs" for s in d["snapshots"]]
+    # one snapshot per epoch, A and B together, until B's 3 epochs are spent
+    assert [(s["epoch"], s["runs"]) for s in snaps] == [(e, list(range(12))) for e in (1, 2, 3)] + [
+        (4, list(range(6)))]
+    expected = run_many(a.configs()) + run_many(b.configs())  # two separate, unwatched jobs
+    loss, _ = curves(evs, 12, 4)
+    for i, r in enumerate(expected):
+        np.testing.assert_array_equal(loss[i, : len(r.test_loss)], np.round(r.test_loss, 6))
+    summary = evs[-1][1]["summary"]
+    ka, kb = sum(r.success for r in expected[:6]), sum(r.success for r in expected[6:])
+    assert (summary["rate"]["k"], summary["b"]["rate"]["k"]) == (ka, kb)
+    d = newcombe(kb, 6, ka, 6)
+    assert summary["difference"]["estimate"] == pytest.approx(d.d)
+    assert (summary["difference"]["low"], summary["difference"]["high"]) == pytest.approx((d.low, d.high))
+    assert "95% interval" in summary["difference"]["verdict"]
+    last = [d for n, d in evs if n == "epochs"][-1]
+    assert (last["rate"]["k"], last["rate_b"]["k"]) == (ka, kb) and last["difference"] == summary["difference"]
+    params = [d["params"] for n, d in evs if n == "params"][-1]
+    assert len(params) == 12 and all(p is not None for p in params)
+    assert params[6]["dense1.weight"] == np.round(expected[6].params["dense1.weight"].astype(np.float64), 7).tolist()
+    body = client.get(f"/api/jobs/{info['id']}/results").json()
+    assert [r["side"] for r in body["results"]] == ["A"] * 6 + ["B"] * 6
+    assert [r["replay"] for r in body["results"]] == [train_command(c) for c in a.configs() + b.configs()]

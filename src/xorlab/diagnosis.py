@@ -89,7 +89,7 @@ def corners(inputs: int = 2, center: bool = False) -> tuple[np.ndarray, np.ndarr
 
 def rebuild(config: RunConfig, params: dict[str, np.ndarray]) -> XorNet:
     """The run's final network, in float64, from its stored parameters."""
-    model = XorNet(config.inputs, config.hidden, config.activation).double()
+    model = XorNet(config.inputs, config.hidden, config.activation, config.layers).double()
     state = {name: torch.as_tensor(np.asarray(value, dtype=np.float64)) for name, value in params.items()}
     model.load_state_dict(state)
     return model.eval()
@@ -97,14 +97,18 @@ def rebuild(config: RunConfig, params: dict[str, np.ndarray]) -> XorNet:
 
 @torch.no_grad()
 def forward(config: RunConfig, params: dict[str, np.ndarray], x: np.ndarray) -> dict[str, np.ndarray]:
-    """The net on points x (P, N): hidden pre-activations `pre` (P, H), hidden outputs
-    `hidden` (P, H) and the network's output `out` (P,)."""
+    """The net on points x (P, N): hidden pre-activations `pre` (P, L*H), hidden outputs
+    `hidden` (P, L*H) (every hidden layer's units side by side, the first layer's
+    first) and the network's output `out` (P,)."""
     model = rebuild(config, params)
-    xt = torch.as_tensor(np.asarray(x, dtype=np.float64))  # (P, N)
-    pre = model.dense1(xt)  # (P, H)
-    hidden = model.activation(pre)  # (P, H)
-    out = model.dense2(hidden)[:, 0]  # (P,)
-    return {"pre": pre.numpy(), "hidden": hidden.numpy(), "out": out.numpy()}
+    h = torch.as_tensor(np.asarray(x, dtype=np.float64))  # (P, N)
+    pres, hiddens = [], []
+    for name in model.layer_names[:-1]:
+        pres.append(getattr(model, name)(h))  # (P, H)
+        h = model.activation(pres[-1])  # (P, H)
+        hiddens.append(h)
+    out = getattr(model, model.layer_names[-1])(h)[:, 0]  # (P,)
+    return {"pre": torch.cat(pres, dim=1).numpy(), "hidden": torch.cat(hiddens, dim=1).numpy(), "out": out.numpy()}
 
 
 def dead_units(activation: str, pre: np.ndarray) -> tuple[int, ...]:

@@ -31,6 +31,16 @@ def difference_text(d: float, low: float, high: float) -> str:
     return f"{100 * d:+.0f} points [{100 * low:.0f}, {100 * high:.0f}]"
 
 
+def difference_verdict(low: float, high: float, a: str = "A", b: str = "B") -> str:
+    """Whether a 95% interval of b's rate minus a's tells the two apart, in words."""
+    interval = f"{100 * low:+.0f} to {100 * high:+.0f} points"
+    if low > 0:
+        return f"{b} succeeds more often than {a}: the 95% interval of the difference, {interval}, excludes 0"
+    if high < 0:
+        return f"{a} succeeds more often than {b}: the 95% interval of the difference, {interval}, excludes 0"
+    return f"The seeds so far cannot tell {a} and {b} apart: the 95% interval of the difference, {interval}, includes 0"
+
+
 def plural(n: int, word: str) -> str:
     """'1 epoch', '3 epochs'."""
     return f"{n} {word}" + ("" if n == 1 else "s")

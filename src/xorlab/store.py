@@ -235,7 +235,7 @@ class Store:
 
     def get(self, configs: Sequence[RunConfig], engine: str) -> dict[str, RunResult]:
         """Stored results for the configs, by store key (missing ones absent)."""
-        return self._get(list(dict.fromkeys(run_key(c, engine) for c in configs)))
+        return self.lookup(configs, engine)[1]
 
     def _get(self, keys: list[str]) -> dict[str, RunResult]:
         found = {}
@@ -252,17 +252,23 @@ class Store:
                         pass  # missing, then: trained again and replaced
         return found
 
+    def lookup(self, configs: Sequence[RunConfig], engine: str) -> tuple[list[str], dict[str, RunResult]]:
+        """Each config's key under `engine` (a resolved name) and the stored results
+        among them, by key: what `run` and the playground's jobs need to know before
+        training only the rest."""
+        if any(c.seed is None for c in configs):
+            raise ValueError("every config in a study must carry its seed")
+        keys = [run_key(c, engine) for c in configs]  # hashing a config is not free: once each
+        return keys, self._get(list(dict.fromkeys(keys)))
+
     def run(self, configs: Sequence[RunConfig], engine: str = "auto",
             on_progress: ProgressCallback | None = None, chunk_runs: int | None = None) -> list[RunResult]:
         """Results for the configs, in order: stored ones reused, missing ones trained
         chunk by chunk, each chunk committed before the next. `on_progress(n)` is called
         with the runs found stored, then with each batch of runs trained.
         `chunk_runs` defaults to CHUNK_RUNS."""
-        if any(c.seed is None for c in configs):
-            raise ValueError("every config in a study must carry its seed")
         name = resolve(engine)
-        keys = [run_key(c, name) for c in configs]  # hashing a config is not free: once each
-        found = self._get(list(dict.fromkeys(keys)))
+        keys, found = self.lookup(configs, name)
         missing = {k: c for k, c in zip(keys, configs) if k not in found}
         if on_progress is not None:
             on_progress(sum(k in found for k in keys))

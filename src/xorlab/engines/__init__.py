@@ -45,9 +45,10 @@ def run_many(configs: Sequence[RunConfig], engine: str = "auto",
              on_epoch: EpochCallback | None = None) -> list[RunResult]:
     """Train every config (each with its own seed); results in the order given.
 
-    on_epoch, when given, receives an `EpochSnapshot` after every epoch of every group
-    of runs trained together; it costs a copy of the runs' parameters per epoch, so
-    only live views ask for it.
+    on_epoch, when given, receives an `EpochSnapshot` after every epoch: on the jax
+    engine one per epoch of every run that trained it (all planned pieces advance in
+    lockstep), on the classic one per epoch of each run in turn. It costs a copy of the
+    runs' parameters per epoch, so only live views ask for it.
     """
     name = resolve(engine)
     if name == "jax":

@@ -10,7 +10,8 @@ program per device compiled the same code twice) trains a span of epochs of ever
 device's block with no Python in between. Spans exist
 so that progress and live views can be reported between them; the state carries
 over exactly, so a run's numbers do not depend on the spans, nor on which runs share
-its block (elementwise arithmetic, lanes padded to full vectors; tested).
+its block (elementwise arithmetic, lanes padded to full vectors; tested). Watched by a
+live view, every piece is built first and all train one epoch at a time in lockstep.
 
 Arrays, runs innermost: train x (E, N, R), y (E, R); a layer's weight (O, I, R).
 """
@@ -327,9 +328,43 @@ def train_piece(configs: Sequence[RunConfig], indices: Sequence[int],
 
 def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[float], None] | None = None,
                on_epoch: Callable[[EpochSnapshot], None] | None = None) -> list[RunResult]:
-    """Train every config, piece by piece as planned; results in the order given."""
+    """Train every config, piece by piece as planned; results in the order given.
+    Watched (on_epoch given), the pieces train in lockstep instead (`train_lockstep`)."""
+    if on_epoch is not None:
+        return train_lockstep(configs, on_epoch, on_progress)
     results: list[RunResult | None] = [None] * len(configs)
     for part in plan.plan(configs):
-        for i, r in zip(part, train_piece([configs[i] for i in part], part, on_progress, on_epoch)):
+        for i, r in zip(part, train_piece([configs[i] for i in part], part, on_progress)):
             results[i] = r
     return results  # type: ignore[return-value]
+
+
+def train_lockstep(configs: Sequence[RunConfig], on_epoch: Callable[[EpochSnapshot], None],
+                   on_progress: Callable[[float], None] | None = None) -> list[RunResult]:
+    """Every planned piece built at once and trained one epoch at a time, side by side,
+    so that a live view sees all runs advance together (the playground's comparison:
+    setting A and setting B are different pieces). on_epoch is called once per epoch
+    with one snapshot of every run that trained it; a piece whose budget is spent drops
+    out. A run's numbers are those of unwatched training (the state carries over exactly
+    between spans; tested)."""
+    pieces = [(part, Piece([configs[i] for i in part], watched=True)) for part in plan.plan(configs)]
+    for _ in range(max((p.epochs for _, p in pieces), default=0)):
+        live = [(part, p) for part, p in pieces if p.done < p.epochs]
+        for part, p in live:
+            p.train(1)
+            if on_progress is not None:
+                on_progress(len(part) / p.epochs)
+        on_epoch(merge([p.snapshot(part) for part, p in live]))
+    results: list[RunResult | None] = [None] * len(configs)
+    for part, p in pieces:
+        for k, i in enumerate(part):
+            results[i] = p.result(k)
+    return results  # type: ignore[return-value]
+
+
+def merge(snaps: Sequence[EpochSnapshot]) -> EpochSnapshot:
+    """One snapshot of the same epoch's runs from several pieces, in the order given."""
+    return EpochSnapshot(epoch=snaps[0].epoch, indices=tuple(i for s in snaps for i in s.indices),
+                         test_loss=np.concatenate([s.test_loss for s in snaps]),
+                         test_correct=np.concatenate([s.test_correct for s in snaps]),
+                         params=tuple(p for s in snaps for p in s.params))

@@ -2,8 +2,9 @@
 live, in the browser's view, through the same engines and store as the rest of xorlab.
 
 `app.py` holds the routes, `jobs.py` a job (settings in, the engine in a worker thread,
-events out), `settings.py` the settings' bounds and the tutorial's presets, `static/`
-the page (plain HTML/CSS/JS and a vendored uPlot).
+events out; pause and step), `views.py` what the page is shown of runs (rates, the
+difference of two settings, summaries, failure modes), `settings.py` the settings'
+bounds and the presets, `static/` the page (plain HTML/CSS/JS and a vendored uPlot).
 """
 
 from __future__ import annotations

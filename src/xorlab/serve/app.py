@@ -26,8 +26,10 @@ from starlette.routing import Route
 from .. import __version__
 from ..data import make_data
 from .guard import Guard
-from .jobs import FINISHED, IDLE_SECONDS, Busy, Job, Jobs, live_modes, params_json, rate_json
-from .settings import SettingsError, meta, parse
+from ..config import ConfigError
+from .jobs import FINISHED, IDLE_SECONDS, PAUSE_SECONDS, Busy, Job, Jobs
+from .views import live_modes, params_json, rates
+from .settings import meta, parse_job
 
 MAX_BODY = 4096  # bytes: a job's settings are ~200
 FLUSH_SECONDS = 0.1  # the stream sends what is new at most this often (~10 updates/s)
@@ -80,9 +82,10 @@ def sse(event: str, data: Any) -> str:
 
 
 class Live:
-    """One stream's view of a job: each run's latest accuracy, for the rate so far."""
+    """One stream's view of a job: each run's latest accuracy, for the rates so far."""
 
-    def __init__(self) -> None:
+    def __init__(self, job: Job) -> None:
+        self.job = job
         self.accuracy: dict[int, float] = {}
         self.epoch = 0
 
@@ -90,40 +93,49 @@ class Live:
         for s in snaps:
             self.accuracy.update(zip(s["runs"], s["accuracy"]))
             self.epoch = max(self.epoch, s["epoch"])
-        k = sum(a == 1.0 for a in self.accuracy.values())
-        return {**rate_json(k, len(self.accuracy)), "epoch": self.epoch}
+        return rates(self.job.sides, self.accuracy, self.epoch)
+
+
+def modes_event(job: Job) -> dict[str, Any]:
+    """Live failure modes: A's as `modes`, B's as `modes_b` in a comparison."""
+    snaps, params = job.copy()
+    a, *b = [live_modes(job.configs, snaps, params, side) for side in job.sides]
+    return {"modes": a, **({"modes_b": b[0]} if b else {})}
 
 
 async def job_events(job: Job, release: Callable[[], None]) -> AsyncIterator[str]:
-    """The job's events: `start`, then `epochs` (every snapshot since the last one,
-    with the success rate so far), `params` and `modes` now and then, and finally
-    `done`, `stopped` or `error` with the job's status. The stream was counted by the
-    caller; `release` uncounts it. A listener that leaves while the job trains, when it
-    was the last, stops the job (a closed tab)."""
-    live, cursor, sent_params = Live(), 0, -1
+    """The job's events: `start`, then `epochs` (every snapshot since the last one, with
+    the success rates so far), `state` when it pauses or runs again, `params` and `modes`
+    now and then, and finally `done`, `stopped` or `error` with the job's status. The
+    caller counted the stream; `release` uncounts it. The last listener leaving while the
+    job trains stops it (a closed tab)."""
+    live, cursor, changed, sent_params, modes_at = Live(job), 0, 0, -1, 0
     last_params = last_modes = 0.0
     modes_every = MODES_SECONDS
     try:
         yield sse("start", job.start_info())
         while True:
-            snaps, state = job.read(cursor)
+            snaps, changes, state = job.read(cursor, changed)
             if snaps:
                 cursor += len(snaps)
-                yield sse("epochs", {"snapshots": snaps, "rate": live.update(snaps)})
+                yield sse("epochs", {"snapshots": snaps, **live.update(snaps)})
+            for change in changes:
+                changed += 1
+                yield sse("state", change)
             now = time.monotonic()
             version, params = job.latest_params()
             if version != sent_params and (now - last_params >= PARAMS_SECONDS or state in FINISHED):
                 sent_params, last_params = version, now
                 yield sse("params", {"params": [params_json(p) for p in params]})
-            if state not in FINISHED and now - last_modes >= modes_every and cursor:
-                modes = await asyncio.to_thread(live_modes, job)
+            if state not in FINISHED and now - last_modes >= modes_every and cursor != modes_at:  # (not paused)
+                modes, modes_at = await asyncio.to_thread(modes_event, job), cursor
                 last_modes = time.monotonic()
                 # Diagnosing 500 runs takes most of a second of CPU that training wants too.
                 modes_every = max(MODES_SECONDS, MODES_SHARE * (last_modes - now))
-                yield sse("modes", {"modes": modes})
+                yield sse("modes", modes)
             if state in FINISHED:
-                snaps, _ = job.read(cursor)
-                if not snaps:
+                snaps, changes, _ = job.read(cursor, changed)
+                if not snaps and not changes:
                     yield sse(state, job.status())
                     return
                 continue
@@ -131,7 +143,7 @@ async def job_events(job: Job, release: Callable[[], None]) -> AsyncIterator[str
     finally:
         release()
         if job.listeners == 0 and not job.finished:
-            job.stop()
+            job.stop("its last event stream closed")
 
 
 def counted_stream(jobs: Jobs, job: Job) -> AsyncIterator[str]:
@@ -182,13 +194,13 @@ async def create_job(request: Request) -> Response:
     except TooLarge:
         return error(413, f"the request body is over {MAX_BODY} bytes")
     except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
-        return error(400, "the body must be JSON: an object of settings")
+        return error(400, "the body must be JSON: an object of settings, or {\"a\": {...}, \"b\": {...}}")
     try:
-        settings = parse(data)
-    except SettingsError as err:
+        settings, compare = parse_job(data)
+    except ConfigError as err:
         return error(422, str(err), err.field)
     try:
-        job = _jobs(request).create(settings)
+        job = _jobs(request).create(settings, compare)
     except Busy as err:
         return error(429, str(err))
     return JSONResponse(job.start_info(), status_code=201)
@@ -223,7 +235,9 @@ async def results(request: Request) -> Response:
     if job.results is None:
         return error(409, f"job {job.id} is {job.state}; results come when it is done")
     modes = [r["mode"] for r in job.summary["runs"]]
-    runs = [{**r.summary(), "mode": m, "replay": job.replay(i)}
+    if job.compare is not None:
+        modes += [r["mode"] for r in job.summary["b"]["runs"]]
+    runs = [{**r.summary(), "side": job.side(i), "mode": m, "replay": job.replay(i)}
             for i, (r, m) in enumerate(zip(job.results, modes))]
     return JSONResponse({**job.status(), "results": runs})
 
@@ -244,12 +258,16 @@ async def run_detail(request: Request) -> Response:
                          "test_x": x.round(4).tolist(), "test_y": y.round(4).tolist()})
 
 
-async def cancel(request: Request) -> Response:
+CONTROLS = {"pause": Job.pause, "resume": Job.resume, "step": Job.step, "cancel": Job.cancel}
+
+
+async def control(request: Request) -> Response:
+    """POST .../pause, /resume, /step, /cancel: 202 and where the job stands."""
+    action = CONTROLS.get(request.path_params["action"])
+    if action is None:
+        return error(404, f"no action {request.path_params['action']!r} (actions: {', '.join(CONTROLS)})")
     job = find(request)
-    if isinstance(job, Response):
-        return job
-    job.stop()
-    return JSONResponse({"id": job.id, "state": job.state}, status_code=202)
+    return job if isinstance(job, Response) else JSONResponse(action(job), status_code=202)
 
 
 ROUTES = [
@@ -261,7 +279,7 @@ ROUTES = [
     Route("/api/jobs/{job_id}/events", events),
     Route("/api/jobs/{job_id}/results", results),
     Route("/api/jobs/{job_id}/runs/{index:int}", run_detail),
-    Route("/api/jobs/{job_id}/cancel", cancel, methods=["POST"]),
+    Route("/api/jobs/{job_id}/{action}", control, methods=["POST"]),
 ]
 
 
@@ -272,13 +290,14 @@ async def lifespan(app: Starlette) -> AsyncIterator[None]:
 
 
 def create_app(store_path: str | Path, max_running: int | None = None, host: str = "127.0.0.1",
-               idle_seconds: float = IDLE_SECONDS, max_streams: tuple[int, int] | None = None) -> Starlette:
+               idle_seconds: float = IDLE_SECONDS, max_streams: tuple[int, int] | None = None,
+               pause_seconds: float = PAUSE_SECONDS) -> Starlette:
     """The playground as an ASGI app answering only for `host` (see `guard`); jobs keep
     their results in the SQLite file at store_path. The routes above find the jobs and the
     static files in the app's state."""
     limits = {"max_running": max_running, "max_streams": max_streams}
     app = Starlette(routes=ROUTES, lifespan=lifespan, middleware=[Middleware(Guard, host=host)])
-    app.state.jobs = Jobs(Path(store_path), idle_seconds=idle_seconds,
+    app.state.jobs = Jobs(Path(store_path), idle_seconds=idle_seconds, pause_seconds=pause_seconds,
                           **{k: v for k, v in limits.items() if v is not None})
     app.state.files = _load_static()
     return app
