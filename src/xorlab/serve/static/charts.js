@@ -12,7 +12,11 @@ function thin(job, i) {
   return `rgba(${SIDE[job.sideOf(i)].thin},${alpha})`;
 }
 
-function chartWidth(id) { return Math.max(260, $(id).clientWidth || 600); }
+function chartWidth(id) {
+  // The card's inner width (the chart's own canvas no longer counts once it is out of the flow).
+  const card = $(id).parentElement, style = getComputedStyle(card);
+  return Math.max(200, card.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight));
+}
 
 export function makeCharts(job) {
   if (lossPlot) lossPlot.destroy();
@@ -55,6 +59,12 @@ function lossData(job) {
 
 function accData(job) {
   return [job.x, ...job.stats.flatMap((s) => [s.medianAcc, s.perfect])];
+}
+
+export function resizeCharts() {
+  // A window made narrower (a phone turned, a pane resized) gets charts that fit it.
+  if (lossPlot) lossPlot.setSize({ width: chartWidth("loss-chart"), height: 300 });
+  if (accPlot) accPlot.setSize({ width: chartWidth("accuracy-chart"), height: 220 });
 }
 
 export function redrawCharts(job) {

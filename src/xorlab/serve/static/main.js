@@ -4,7 +4,7 @@
 // performance marks "xorlab:ready", "xorlab:train" and "xorlab:first-epoch" time the page;
 // `window.xorlab` is the page's one state object (for the tests and the benchmark).
 import * as api from "./api.js";
-import { drawSuccess, highlight, makeCharts, redrawCharts } from "./charts.js";
+import { drawSuccess, highlight, makeCharts, redrawCharts, resizeCharts } from "./charts.js";
 import * as controls from "./controls.js";
 import { drawBoundary, drawHiddenSpace, message } from "./maps.js";
 import { corners, net, outputLevel, usable } from "./model.js";
@@ -294,6 +294,16 @@ function wire() {
   for (const action of ["pause", "resume", "step"]) $(action).addEventListener("click", () => act(action));
   $("pick-seed").addEventListener("change", pickFromControls);
   $("pick-side").addEventListener("change", pickFromControls);
+  let resizing = false;
+  window.addEventListener("resize", () => {
+    if (resizing) return;
+    resizing = true;
+    requestAnimationFrame(() => {
+      resizing = false;
+      resizeCharts();
+      if (state.job) { state.job.mapsDirty = true; state.dirty = true; }  // the network's edges follow its nodes
+    });
+  });
   window.addEventListener("pagehide", () => {
     // A closed tab cancels its job (the server also stops a job whose last listener left).
     const job = state.job;
