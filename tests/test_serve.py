@@ -208,6 +208,8 @@ def test_a_comparisons_b_side_gets_422_naming_b_dot_the_field(client, field, val
 def test_a_comparisons_b_side_trains_a_sides_seeds(client, field, value):
     r = client.post("/api/jobs", json={"a": {"seeds": 4}, "b": {field: value}})
     assert r.status_code == 422 and r.json()["field"] == f"b.{field}"
+    r = client.post("/api/jobs", json={"a": {}, "b": [1]})
+    assert r.status_code == 422 and r.json() == {"error": "b must be a JSON object of settings (got [1])", "field": "b"}
     a, b = parse_job({"a": {"seeds": 4, "first_seed": 9}, "b": {"lr": 0.1}})
     assert (b.seeds, b.first_seed, b.lr) == (4, 9, 0.1)
 

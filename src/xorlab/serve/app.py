@@ -116,7 +116,7 @@ async def job_events(job: Job, release: Callable[[], None]) -> AsyncIterator[str
     now and then, and finally `done`, `stopped` or `error` with the job's status. The
     caller counted the stream; `release` uncounts it. The last listener leaving while the
     job trains stops it (a closed tab)."""
-    live, cursor, changed, sent_params = Live(job), 0, 0, -1
+    live, cursor, changed, sent_params, modes_at = Live(job), 0, 0, -1, 0
     last_params = last_modes = 0.0
     modes_every = MODES_SECONDS
     try:
@@ -134,8 +134,8 @@ async def job_events(job: Job, release: Callable[[], None]) -> AsyncIterator[str
             if version != sent_params and (now - last_params >= PARAMS_SECONDS or state in FINISHED):
                 sent_params, last_params = version, now
                 yield sse("params", {"params": [params_json(p) for p in params]})
-            if state not in FINISHED and now - last_modes >= modes_every and cursor:
-                modes = await asyncio.to_thread(modes_event, job)
+            if state not in FINISHED and now - last_modes >= modes_every and cursor != modes_at:  # (not paused)
+                modes, modes_at = await asyncio.to_thread(modes_event, job), cursor
                 last_modes = time.monotonic()
                 # Diagnosing 500 runs takes most of a second of CPU that training wants too.
                 modes_every = max(MODES_SECONDS, MODES_SHARE * (last_modes - now))

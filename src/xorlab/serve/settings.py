@@ -170,6 +170,9 @@ def _comparison(data: dict) -> tuple[Settings, Settings]:
     if extra:
         raise ConfigError(extra[0], f"a comparison is {{\"a\": {{settings}}, \"b\": {{settings}}}}; "
                                     f"{extra[0]!r} is neither")
+    for side in ("a", "b"):
+        if not isinstance(data.get(side, {}), dict):
+            raise ConfigError(side, f"{side} must be a JSON object of settings (got {data[side]!r:.40})")
     a = parse(data.get("a", {}))  # A's fields keep their names: they are the page's main controls
     try:
         b = parse(data.get("b", {}), defaults=Settings(seeds=a.seeds, first_seed=a.first_seed))
