@@ -88,8 +88,10 @@ function pickCurve(job, event) {
 
 export function highlight(job, old, i) {
   if (!lossPlot) return;
-  lossPlot.series[old + 1]._stroke = thin(job, old); lossPlot.series[old + 1].width = 1;
-  lossPlot.series[i + 1]._stroke = "#c0392b"; lossPlot.series[i + 1].width = 2;
+  // uPlot keeps a series' colour as a function (`stroke`) and as its last value (`_stroke`).
+  const paint = (s, colour, width) => { s.stroke = () => colour; s._stroke = colour; s.width = width; };
+  paint(lossPlot.series[old + 1], thin(job, old), 1);
+  paint(lossPlot.series[i + 1], "#c0392b", 2);
   lossPlot.redraw(false, false);
 }
 
