@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 from test_serve import server  # noqa: F401 (the module's server fixture)
+from xorlab.serve.app import STATIC
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
@@ -90,6 +91,14 @@ def test_the_page_loads_everything_from_its_own_server(browser, server):  # noqa
     page = open_page(browser, server)
     assert page.evaluate("typeof uPlot") == "function"  # the vendored chart library ran
     assert any(u.endswith("/static/uPlot.iife.min.js") for u in browser.inside)
+    modules = [name for name in STATIC if name.endswith(".js") and not name.startswith("uPlot")]
+    assert all(any(u.endswith("/static/" + m) for u in browser.inside) for m in modules)
+    # The page's modules add one global, its state object, beside the vendored uPlot.
+    added = page.evaluate("""() => {
+        const f = document.createElement('iframe'); document.body.append(f);
+        const base = new Set(Object.keys(f.contentWindow)); f.remove();
+        return Object.keys(window).filter((k) => !base.has(k) && !/^\\d+$/.test(k)).sort(); }""")
+    assert added == ["uPlot", "xorlab"]
     assert browser.outside == [] and page.errors == []
     page.close()
 
