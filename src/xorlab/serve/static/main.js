@@ -220,7 +220,8 @@ function select(i) {
   $("pick-side").value = i >= job.n ? "B" : "A";
   $("seed-info").textContent = "";
   highlight(job, old, i);
-  writeUrl(settings().a, settings().b);
+  const { a, b } = settings();
+  writeUrl(a, b);
   fetchDetail();
 }
 
