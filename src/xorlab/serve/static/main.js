@@ -249,7 +249,6 @@ async function fetchDetail() {
 function drawMaps(job) {
   // The selected run's output map, hidden space and network, from its latest parameters.
   const i = job.selected, s = job.settings[job.sideOf(i)], params = job.params[i];
-  $("seed-info").textContent = job.sides.length > 1 ? `setting ${job.sideOf(i) ? "B" : "A"}` : "";
   if (!usable(params)) {
     const why = params ? "this run diverged (NaN weights)" : "waiting for the first epoch";
     for (const id of ["boundary", "hidden-space"]) message($(id), why);
