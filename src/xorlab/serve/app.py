@@ -43,6 +43,7 @@ STATIC = {  # URL name -> (package file, media type)
     "state.js": ("state.js", "text/javascript"),
     "controls.js": ("controls.js", "text/javascript"),
     "charts.js": ("charts.js", "text/javascript"),
+    "job.js": ("job.js", "text/javascript"),
     "model.js": ("model.js", "text/javascript"),
     "maps.js": ("maps.js", "text/javascript"),
     "network.js": ("network.js", "text/javascript"),
