@@ -373,6 +373,29 @@ def test_a_two_layer_net_draws_every_unit_and_weight(browser, server):  # noqa: 
     page.close()
 
 
+@pytest.mark.parametrize("activation,layers", [("sigmoid", 1), ("tanh", 2), ("relu", 3)])
+def test_the_network_views_forward_pass_is_xornets(browser, server, activation, layers):  # noqa: F811
+    # The maps are the page's own forward pass (static/model.js) from streamed weights:
+    # it must be the model's, for every depth and the formula /api/meta names.
+    import torch
+
+    from xorlab.model import XorNet
+
+    torch.manual_seed(7)
+    model = XorNet(inputs=3, hidden=4, activation=activation, layers=layers).double()
+    params = {k: v.tolist() for k, v in model.state_dict().items()}
+    x = torch.rand(25, 3, dtype=torch.float64) * 3 - 1.5  # (25, N)
+    with torch.no_grad():
+        expected = model(x).tolist()
+    page = open_page(browser, server)
+    got = page.evaluate("""async ([params, xs, activation]) => {
+        const { net } = await import('/static/model.js');
+        const f = net(params, xorlab.meta.activations[activation]);
+        return xs.map((x) => f(x).out); }""", [params, x.tolist(), activation])
+    assert got == pytest.approx(expected, rel=1e-12, abs=1e-12)
+    page.close()
+
+
 @pytest.mark.parametrize("width", [390, 800, 1280])
 def test_the_page_fits_its_width_without_scrolling_sideways(browser, server, width):  # noqa: F811
     page = open_page(browser, server, "?compare=1&epochs=2&seeds=3&b.optimizer=adam&b.layers=3&b.hidden=8&run=1")
