@@ -8,6 +8,8 @@ export const state = {
   trainedQuery: null,  // the URL query of the settings last trained (for run=1)
   dirty: false,    // something new to draw at the next frame
   probe: null,     // an array to collect each frame's draw time in ms (benchmarks/playground.py)
+  source: null,    // the job's EventSource
+  select: null,    // select(i): show run i (main.js sets it; the charts and the benchmark call it)
 };
 
 // The settings, in the order of the contract; seeds and first_seed are A's alone.
