@@ -9,7 +9,7 @@ import * as controls from "./controls.js";
 import { addEpochs, newJob, updateStats } from "./job.js";
 import { drawBoundary, drawHiddenSpace, message } from "./maps.js";
 import { corners, net, outputLevel, usable } from "./model.js";
-import { drawNetwork } from "./network.js";
+import { clearNetwork, drawNetwork } from "./network.js";
 import { SHARED, fromUrl, queryOf, state, writeUrl } from "./state.js";
 
 const $ = (id) => document.getElementById(id);
@@ -197,6 +197,7 @@ function drawMaps(job) {
   if (!usable(params)) {
     const why = params ? "this run diverged (NaN weights)" : "waiting for the first epoch";
     for (const id of ["boundary", "hidden-space"]) message($(id), why);
+    clearNetwork($("network"));
     $("network-note").textContent = why;
     return;
   }

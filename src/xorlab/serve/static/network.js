@@ -96,3 +96,10 @@ export function drawNetwork(box, model, params, s, formula) {
   const rest = s.inputs > 2 ? ` Inputs x3..x${s.inputs} are held at ${held} (their "off" value), so every map shows the slice of the ${s.inputs}-input cube where only x1 and x2 vary.` : "";
   return `Each map: a unit's output over x1 (across) and x2 (up); orange high, blue low. Edges: orange positive, blue negative weights, width their size.${rest}`;
 }
+
+export function clearNetwork(box) {
+  // No finite weights to draw (not started, or diverged): no stale picture either.
+  delete box.dataset.shape;
+  box.querySelector(".net-cols").replaceChildren();
+  box.querySelector("svg").replaceChildren();
+}
