@@ -38,7 +38,15 @@ MODES_SECONDS = 2.0  # live failure modes: a diagnosis of every run, so less oft
 MODES_SHARE = 10  # and at most a tenth of the time
 
 STATIC = {  # URL name -> (package file, media type)
-    "app.js": ("app.js", "text/javascript"),
+    "main.js": ("main.js", "text/javascript"),
+    "api.js": ("api.js", "text/javascript"),
+    "state.js": ("state.js", "text/javascript"),
+    "controls.js": ("controls.js", "text/javascript"),
+    "charts.js": ("charts.js", "text/javascript"),
+    "job.js": ("job.js", "text/javascript"),
+    "model.js": ("model.js", "text/javascript"),
+    "maps.js": ("maps.js", "text/javascript"),
+    "network.js": ("network.js", "text/javascript"),
     "style.css": ("style.css", "text/css"),
     "uPlot.iife.min.js": ("vendor/uplot/uPlot.iife.min.js", "text/javascript"),
     "uPlot.min.css": ("vendor/uplot/uPlot.min.css", "text/css"),
