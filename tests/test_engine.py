@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 from conftest import COUNT_TOLERANCE, LOSS_TOLERANCE, PARAMS_RTOL_ACROSS_MACHINES
 
-from xorlab import machine
 from xorlab.config import ConfigError, RunConfig, logged_batches
 from xorlab.engines import classic, jax_engine, plan, run_many
 from xorlab.model import seeded_parameters
@@ -20,9 +19,10 @@ LR = {"sigmoid": 0.01, "tanh": 0.05, "relu": 0.02, "linear": 0.01}
 OPTIMIZERS = ["sgd", "momentum", "nesterov", "adam"]
 AGREEMENT = Path(__file__).parent / "fixtures" / "agreement"
 FIXTURE_ACTIVATIONS = ("sigmoid", "tanh", "relu")
-# Seeds 0..n-1 of each activation that each committed fixture holds (make_fixture.py
-# extends a fixture where it stopped; raise n here when it has).
-FIXTURE_SEEDS = {"float32": 200, "float64": 200}
+# Seeds 0..n-1 of each activation (or optimizer) that each committed fixture holds
+# (make_fixture.py extends a fixture where it stopped; raise n here when it has).
+FIXTURE_SEEDS = {"float32": 200, "float64": 200, "float32_optimizers": 107}
+FIXTURE_OPTIMIZERS = ("momentum", "nesterov", "adam")
 
 
 def max_rel_diff(a, b) -> float:
@@ -110,10 +110,6 @@ def load_fixture(dtype: str) -> dict:
     return fixture
 
 
-def made_here(fixture: dict) -> bool:
-    return (fixture["torch"], fixture["cpu_capability"]) == (machine.torch_version(), machine.cpu_capability())
-
-
 def by_activation(runs: list[dict], ok: list[bool]) -> dict[str, float]:
     """The share of runs for which ok holds, per activation."""
     return {a: np.mean([k for r, k in zip(runs, ok) if r["activation"] == a]) for a in FIXTURE_ACTIVATIONS}
@@ -128,6 +124,21 @@ def test_float32_accuracy_agrees_with_the_classic_loop_over_100_epochs_for_every
     runs = fixture["runs"]
     results = run_many([RunConfig(seed=r["seed"], activation=r["activation"]) for r in runs], engine="jax")
     same = by_activation(runs, [r["final_correct"] == res.final_correct for r, res in zip(runs, results)])
+    assert min(same.values()) >= 0.98, (same, fixture["cpu_capability"])
+
+
+def test_float32_accuracy_agrees_with_the_classic_loop_for_every_optimizer():
+    """Momentum, Nesterov and Adam at the tutorial's other settings (sigmoid, lr 0.01),
+    100 epochs, float32: the same final accuracy as the loop for at least 98% of the
+    seeds of each optimizer (fixtures/agreement/make_fixture.py --optimizers)."""
+    fixture = json.loads((AGREEMENT / "classic_float32_100_epochs_optimizers.json").read_text())
+    runs = fixture["runs"]
+    seeds = {o: sorted(r["seed"] for r in runs if r["optimizer"] == o) for o in FIXTURE_OPTIMIZERS}
+    n = FIXTURE_SEEDS["float32_optimizers"]
+    assert all(s == list(range(n)) for s in seeds.values()), f"the fixture should hold seeds 0..{n - 1} of each"
+    results = run_many([RunConfig(seed=r["seed"], optimizer=r["optimizer"]) for r in runs], engine="jax")
+    same = {o: np.mean([r["final_correct"] == res.final_correct for r, res in zip(runs, results)
+                        if r["optimizer"] == o]) for o in FIXTURE_OPTIMIZERS}
     assert min(same.values()) >= 0.98, (same, fixture["cpu_capability"])
 
 
@@ -156,16 +167,20 @@ def test_float64_parameters_agree_with_the_classic_loop_over_100_epochs_for_ever
     assert min(same_share.values()) >= 0.995, (same_share, fixture["cpu_capability"])
 
 
-@pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_the_fixtures_are_still_the_classic_loops_numbers(dtype):
+@pytest.mark.parametrize("name, dtype, kind", [
+    ("classic_float32_100_epochs", "float32", ("tanh", "sgd")),
+    ("classic_float64_100_epochs", "float64", ("tanh", "sgd")),
+    ("classic_float32_100_epochs_optimizers", "float32", ("sigmoid", "adam")),
+])
+def test_the_fixtures_are_still_the_classic_loops_numbers(name, dtype, kind):
     """A fixture's run comes out of `classic.train_run` within the golden logs'
     tolerance, on any machine. Not to the bit even where torch and the CPU capability
     are the fixture's: the BLAS and math kernels torch calls also choose code paths by
     CPU vendor and model (an AVX-512 EPYC differs from the fixture's machine in the last
     bit of the final loss). Bit-for-bit agreement is tested live, engine against loop."""
-    fixture = load_fixture(dtype)
-    ref = next(r for r in fixture["runs"] if (r["activation"], r["seed"]) == ("tanh", 0))
-    run = classic.train_run(RunConfig(seed=ref["seed"], activation=ref["activation"], dtype=dtype))
+    fixture = json.loads((AGREEMENT / f"{name}.json").read_text())
+    ref = next(r for r in fixture["runs"] if (r["activation"], r.get("optimizer", "sgd"), r["seed"]) == (*kind, 0))
+    run = classic.train_run(RunConfig(seed=0, activation=kind[0], optimizer=kind[1], dtype=dtype))
     assert abs(run.final_correct - ref["final_correct"]) <= COUNT_TOLERANCE
     assert run.final_test_loss == pytest.approx(ref["final_test_loss"], abs=LOSS_TOLERANCE)
     for k, v in ref.get("params", {}).items():  # float64: ~1e-7 apart after 100 epochs (AVX512 vs default)

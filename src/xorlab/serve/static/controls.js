@@ -11,7 +11,7 @@ const FIELDS = [
   { name: "lr", label: "Learning rate", step: "any" },
   { name: "momentum", label: "Momentum", step: "any" },
   { name: "batch_size", label: "Batch size", step: "1" },
-  { name: "noise", label: "Input noise (std)", step: "any" },
+  { name: "noise", label: "Input noise (uniform amplitude)", step: "any" },
   { name: "weight_decay", label: "Weight decay", step: "any" },
   { name: "layers", label: "Hidden layers", step: "1" },
   { name: "hidden", label: "Hidden units per layer H", step: "1" },
