@@ -199,12 +199,19 @@ def test_an_out_of_range_value_shows_its_message_beside_the_control(browser, ser
     page.close()
 
 
-def test_stop_ends_a_job(browser, server):  # noqa: F811
+def training_long_job(browser, server):  # noqa: F811
+    """A page training 2 seeds for 1000 epochs, past its first epoch: long enough to stop,
+    pause or step it by hand."""
     page = open_page(browser, server)
     page.fill("[data-testid=epochs]", "1000")
     page.fill("[data-testid=seeds]", "2")
     page.click("[data-testid=train]")
     wait_status(page, r"^training: epoch [1-9]")
+    return page
+
+
+def test_stop_ends_a_job(browser, server):  # noqa: F811
+    page = training_long_job(browser, server)
     page.click("[data-testid=stop]")
     wait_status(page, "^stopped$", timeout=30_000)
     job_id = page.evaluate("xorlab.job.id")
@@ -220,11 +227,7 @@ def test_a_closed_tab_cancels_its_job(browser, server):  # noqa: F811
 
     import httpx2
 
-    page = open_page(browser, server)
-    page.fill("[data-testid=epochs]", "1000")
-    page.fill("[data-testid=seeds]", "2")
-    page.click("[data-testid=train]")
-    wait_status(page, r"^training: epoch [1-9]")
+    page = training_long_job(browser, server)
     job_id = page.evaluate("xorlab.job.id")
     page.close()
     deadline = time.monotonic() + 30
@@ -329,11 +332,7 @@ def test_a_comparison_shows_both_rates_of_xorlab_sweep_and_their_difference(brow
 def test_step_trains_exactly_one_epoch_of_a_paused_job(browser, server):  # noqa: F811
     import httpx2
 
-    page = open_page(browser, server)
-    page.fill("[data-testid=epochs]", "1000")
-    page.fill("[data-testid=seeds]", "2")
-    page.click("[data-testid=train]")
-    wait_status(page, r"^training: epoch [1-9]")
+    page = training_long_job(browser, server)
     page.click("[data-testid=pause]")
     epoch = int(re.match(r"paused at epoch (\d+)/1000", wait_status(page, "^paused at epoch ")).group(1))
     assert page.is_enabled("[data-testid=resume]") and page.is_disabled("[data-testid=pause]")
