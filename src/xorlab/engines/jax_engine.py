@@ -300,29 +300,24 @@ class Piece:
             params=tuple(self.blocks[k].run_params(lane) for k, lane in self.where))
 
 
-def span(piece: Piece, on_progress, on_epoch) -> int:
-    """Epochs per call: all at once unless someone is watching."""
-    if on_epoch is not None:
-        return 1
+def span(piece: Piece, on_progress) -> int:
+    """Epochs per call: all at once unless progress is reported (a live view trains
+    one epoch at a time: `train_lockstep`)."""
     if on_progress is not None:
         return max(1, math.ceil(PROGRESS_RUN_EPOCHS / len(piece.configs)))
     return piece.epochs
 
 
-def train_piece(configs: Sequence[RunConfig], indices: Sequence[int],
-                on_progress: Callable[[float], None] | None = None,
-                on_epoch: Callable[[EpochSnapshot], None] | None = None) -> list[RunResult]:
-    """Train one planned piece; results in its order. indices: its runs' positions in
-    the caller's list (for snapshots)."""
-    piece = Piece(configs, watched=on_epoch is not None)
-    step = span(piece, on_progress, on_epoch)
+def train_piece(configs: Sequence[RunConfig],
+                on_progress: Callable[[float], None] | None = None) -> list[RunResult]:
+    """Train one planned piece, unwatched; results in its order."""
+    piece = Piece(configs)
+    step = span(piece, on_progress)
     while piece.done < piece.epochs:
         before = piece.done
         piece.train(step)
         if on_progress is not None:
             on_progress(len(configs) * (piece.done - before) / piece.epochs)
-        if on_epoch is not None:
-            on_epoch(piece.snapshot(indices))
     return [piece.result(i) for i in range(len(configs))]
 
 
@@ -334,7 +329,7 @@ def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[float], None
         return train_lockstep(configs, on_epoch, on_progress)
     results: list[RunResult | None] = [None] * len(configs)
     for part in plan.plan(configs):
-        for i, r in zip(part, train_piece([configs[i] for i in part], part, on_progress)):
+        for i, r in zip(part, train_piece([configs[i] for i in part], on_progress)):
             results[i] = r
     return results  # type: ignore[return-value]
 
