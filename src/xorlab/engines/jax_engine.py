@@ -156,7 +156,8 @@ class Block:
         params = initial_params(self.configs, dtype)
         hyper = tuple(np.array([[c.lr, c.momentum, c.weight_decay] for c in self.configs], dtype).T)  # (3, R)
         state = program.initial_state(self.setting, params)
-        args = (params, state, np.int32(0), *data, hyper, program.adam_table(dtype), np.int32(0))
+        table = program.adam_table(np.dtype(dtype), self.setting.optimizer)
+        args = (params, state, np.int32(0), *data, hyper, table, np.int32(0))
         placed = jax.tree.map(lambda a, spec: jax.device_put(a, NamedSharding(mesh, spec)), args[:-1],
                               arg_specs(args)[:-1], is_leaf=lambda x: isinstance(x, np.ndarray))
         self.params, self.state, self.t, *data, self.hyper, self.table = placed
@@ -256,26 +257,31 @@ class Piece:
         self.span = span_of(self.epochs, watched)
         devices = jax.devices("cpu")
         self.where: list[tuple[int, int]] = []  # run i -> (block, lane)
-        self.blocks: list[Block] = []
-        with x64(configs[0].dtype):
-            for k, group in enumerate(plan.device_groups(len(configs), len(devices))):
-                # as many devices as blocks: a piece of <= 64 runs keeps the other cores free
-                mesh = jax.sharding.Mesh(np.array(devices[:len(group)]), ("lanes",))
-                lanes = max(plan.padded_lanes(len(part)) for part in group)
-                members: list[RunConfig] = []
-                for d, part in enumerate(group):
-                    self.where += [(k, d * lanes + lane) for lane in range(len(part))]
-                    runs = [configs[i] for i in part]
-                    members += runs + [runs[-1]] * (lanes - len(runs))  # padding: copies of the last run
-                self.blocks.append(Block(members, mesh, self.span))
+        self.layout: list[tuple[list[RunConfig], object]] = []  # each block's runs (padded) and devices
+        for k, group in enumerate(plan.device_groups(len(configs), len(devices))):
+            # as many devices as blocks: a piece of <= 64 runs keeps the other cores free
+            mesh = jax.sharding.Mesh(np.array(devices[:len(group)]), ("lanes",))
+            lanes = max(plan.padded_lanes(len(part)) for part in group)
+            members: list[RunConfig] = []
+            for d, part in enumerate(group):
+                self.where += [(k, d * lanes + lane) for lane in range(len(part))]
+                runs = [configs[i] for i in part]
+                members += runs + [runs[-1]] * (lanes - len(runs))  # padding: copies of the last run
+            self.layout.append((members, mesh))
+        self.blocks: list[Block] = []  # built by the first `train`
         self.done = 0
 
     def train(self, epochs: int) -> None:
-        """The next `epochs` epochs of every block (no more than the budget)."""
+        """The next `epochs` epochs of every block (no more than the budget). The first
+        call builds the blocks, each one dispatched as soon as it is built, so the next
+        block's data and initial weights are made while the ones before it train."""
         count = min(epochs, self.span, self.epochs - self.done)
         with x64(self.configs[0].dtype):
             for b in self.blocks:
                 b.start(count)
+            for members, mesh in self.layout[len(self.blocks):]:
+                self.blocks.append(Block(members, mesh, self.span))
+                self.blocks[-1].start(count)
             for b in self.blocks:
                 b.finish()
         self.done += count

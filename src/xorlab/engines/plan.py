@@ -30,11 +30,15 @@ MAX_RUNS = 1_000_000
 MAX_SEEDS = 100_000
 DEFAULT_BUDGET = 256 << 20  # bytes per piece: big enough to fill both cores, small enough to commit often
 DEFAULT_MAX_RUNS = 4096  # runs per piece: an interrupted study loses at most one piece (seconds)
-# Lanes of a block: a power of two from MIN_LANES (full AVX-512 vectors, no scalar
-# remainder whose rounding could differ) to MAX_LANES (a block's working set in cache),
-# so a setting compiles for a handful of block sizes, not one per run count.
+# Lanes of a block: MIN_LANES for a block of few runs, else MAX_LANES; both whole
+# AVX-512 vectors (16 float32, 8 float64: no scalar remainder whose rounding could
+# differ), so a setting compiles for two block sizes, not one per run count. MAX_LANES
+# is small and not a power of two: a block's working set stays in the L1/L2 caches,
+# and its rows are not 4 KiB apart (1,024 float32 lanes put every row of an array in
+# the same cache sets: 1.7-2.5x slower per run than 96 lanes, measured side by side
+# for the tutorial, Adam, float64, two layers and parity's 5-8 nets; benchmarks/README.md).
 MIN_LANES = 64
-MAX_LANES = 1024
+MAX_LANES = 96
 # The widest network the engine takes, in weights per run: its lanes make one run cost
 # as much as MIN_LANES, which for the tutorial's nets is free (SIMD) but for a
 # 100,000-unit layer is minutes per epoch; the classic loop trains those.
@@ -194,5 +198,5 @@ def device_groups(runs: int, devices: int = 1) -> list[list[list[int]]]:
 
 
 def padded_lanes(runs: int) -> int:
-    """The lanes a block of `runs` is compiled for: a power of two, MIN_LANES at least."""
-    return max(MIN_LANES, 1 << (runs - 1).bit_length())
+    """The lanes a block of `runs` (at most MAX_LANES) is compiled for."""
+    return MIN_LANES if runs <= MIN_LANES else MAX_LANES

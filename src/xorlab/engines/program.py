@@ -14,6 +14,7 @@ sum of the runs' losses is each run's own gradient, and a NaN stays in its run.
 
 from __future__ import annotations
 
+import functools
 import math
 
 import jax
@@ -91,12 +92,19 @@ def adam(s: Setting, p, g, state, hyper, t, table):
     return p + (-step_size) * m / denom, (m, v)  # param.addcdiv_(exp_avg, denom, value=-step_size)
 
 
-def adam_table(dtype) -> np.ndarray:
+@functools.cache
+def adam_table(dtype, optimizer: str = "adam") -> np.ndarray:
     """(2, ADAM_TABLE): 1 - beta1 ** step and (1 - beta2 ** step) ** 0.5 for step 1, 2, ...
-    in float64 (Python's arithmetic), then cast to the run's precision."""
-    step = np.arange(1, ADAM_TABLE + 1, dtype=np.float64)
-    beta1, beta2 = ADAM_BETAS
-    return np.stack([1 - beta1 ** step, (1 - beta2 ** step) ** 0.5]).astype(dtype)
+    in float64 (Python's arithmetic), then cast to the run's precision; (2, 1) for the
+    optimizers that do not read it (every block is sent its table). Read-only: shared."""
+    if optimizer != "adam":
+        table = np.ones((2, 1), dtype)
+    else:
+        step = np.arange(1, ADAM_TABLE + 1, dtype=np.float64)
+        beta1, beta2 = ADAM_BETAS
+        table = np.stack([1 - beta1 ** step, (1 - beta2 ** step) ** 0.5]).astype(dtype)
+    table.flags.writeable = False
+    return table
 
 
 def initial_state(s: Setting, params):
