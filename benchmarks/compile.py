@@ -8,8 +8,9 @@ upper bounds where an experiment decides as it goes). Each experiment's runs are
 as the engine plans them (`plan.plan`, then each piece's device groups), and every
 distinct program (setting, span, lanes per device, devices) is compiled once, timed, in a fresh
 process (xorlab owns it: `configure_process`) with an empty compilation cache; then
-again in a second process from that cache. Compiling counts only the XLA compile:
-each program's first call also moves its block's data (not counted here).
+again in a second process from that cache. Compiling counts tracing and the XLA
+compile, from the arguments' shapes (`jax_engine.abstract_args`, as the engine compiles
+ahead): a program's first call also moves its block's data (not counted here).
 """
 
 from __future__ import annotations
@@ -45,11 +46,10 @@ for name, configs in cost.experiment_configs(scale).items():
 times = []
 for (setting, span, lanes, used), c in programs.items():
     mesh = jax.sharding.Mesh(np.array(jax.devices("cpu")[:used]), ("lanes",))  # as jax_engine.Piece
-    with jax_engine.x64(c.dtype):
-        block = jax_engine.Block([c] * (lanes * used), mesh, span)
-        t0 = time.perf_counter()
-        jax_engine.compiled(setting, span, block.args(1), mesh)
-        times.append(time.perf_counter() - t0)
+    args = jax_engine.abstract_args(setting, lanes * used, mesh)
+    t0 = time.perf_counter()
+    jax_engine.compile_program(setting, span, args, mesh)
+    times.append(time.perf_counter() - t0)
 print(json.dumps({"programs": len(times), "seconds": sum(times), "slowest": max(times), "devices": devices}))
 """
 

@@ -47,6 +47,7 @@ if what == "train":
     piece = jax_engine.Piece(configs)
     piece.train(1)  # every block's program compiled and loaded
     piece = jax_engine.Piece(configs)
+    piece.build()  # data and initial weights: not training
     t0 = time.perf_counter()
     piece.train(epochs)
 else:

@@ -326,6 +326,43 @@ def test_sizes_that_cannot_fit_are_refused_before_training():
     assert err.value.field == "hidden" and "classic" in str(err.value)
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_a_program_compiled_ahead_is_the_one_a_block_calls(dtype):
+    """`ahead` compiles from the arguments' shapes alone, on another thread: the program
+    must take a real block's arrays (shapes, precisions, placements) and train the
+    numbers of the program compiled from those arrays."""
+    configs = [RunConfig(seed=s, epochs=2, hidden=7, activation="tanh", optimizer="momentum",
+                         batch_size=25, dtype=dtype) for s in range(70)]
+    piece = jax_engine.Piece(configs)
+    queued = jax_engine.ahead([piece])
+    assert len(queued) == 1 and jax_engine.ahead([piece]) == []  # queued once
+    piece.train(2)  # waits for it; a mismatch with the block's arguments would raise
+    key, future = queued[0]
+    assert future.done() and jax_engine._COMPILED[key] is future
+    del jax_engine._COMPILED[key]  # compiled again, now from the block's own arrays
+    again = jax_engine.Piece(configs)
+    again.train(2)
+    for i in (0, 69):
+        a, b = piece.result(i), again.result(i)
+        assert np.array_equal(a.test_loss, b.test_loss) and np.array_equal(a.train_loss, b.train_loss)
+        assert all(np.array_equal(a.params[k], b.params[k]) for k in a.params)
+
+
+def test_programs_queued_ahead_are_dropped_when_a_call_stops_early():
+    first = jax_engine.Piece([RunConfig(seed=0, epochs=1, hidden=9, activation="tanh")])
+    rest = [jax_engine.Piece([RunConfig(seed=0, epochs=1, hidden=h, activation="tanh", layers=3)])
+            for h in range(2, 9)]
+    queued = jax_engine.ahead([first, *rest])
+    jax_engine.cancel(queued)
+    cancelled = [key for key, future in queued if future.cancelled()]
+    assert len(queued) == 8 and len(cancelled) >= 6  # all but the one (or two) under way
+    assert not any(key in jax_engine._COMPILED for key in cancelled)
+    for _, future in queued:  # none left waiting in the queue
+        assert future.cancelled() or future.running() or future.done()
+        if not future.cancelled():
+            future.result()
+
+
 def test_a_setting_compiles_once_for_every_device():
     """Both devices' lane blocks train in one SPMD program: one compile, not one per device."""
     import jax

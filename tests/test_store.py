@@ -261,3 +261,19 @@ def test_two_connections_opening_a_new_store_at_once_both_get_it(tmp_path):
         for t in threads:
             t.join()
     assert errors == []
+
+
+def test_a_store_compiles_its_later_chunks_programs_while_the_first_trains(tmp_path, monkeypatch):
+    """Chunks train one run_many call each; the jax engine is told of the later ones
+    first, so their programs compile on background threads meanwhile."""
+    from xorlab.engines import jax_engine
+
+    queued = []
+    ahead = jax_engine.ahead
+    monkeypatch.setattr(jax_engine, "ahead", lambda pieces: queued.append([p.configs[0].hidden for p in pieces])
+                        or ahead(pieces))
+    configs = [RunConfig(seed=s, epochs=1, hidden=h, activation="tanh") for h in (2, 3, 4) for s in (0, 1)]
+    with Store(tmp_path / "runs.sqlite") as store:
+        results = store.run(configs, engine="jax")
+    assert queued[0] == [3, 4]  # then each run_many call's own pieces after its first: none
+    assert [r.config for r in results] == configs

@@ -6,7 +6,8 @@ sweep's chunking). An executor trains chunks and yields `(chunk index, results)`
 each chunk completes, in any order; the caller stays the only writer of what it
 keeps (the results store, JSON Lines), so a killed caller resumes from what it wrote.
 
-`LocalExecutor` trains the chunks one after the other in this process. The Dask
+`LocalExecutor` trains the chunks one after the other in this process (the jax
+engine compiling the later chunks' programs meanwhile: `engines.prepare`). The Dask
 executor (`xorlab.cluster`, chosen by the command line where it parses a scheduler
 address) sends them to the workers of a cluster. Every result carries its provenance
 in `extras["provenance"]` (`machine.provenance()` where it trained), because float
@@ -19,7 +20,7 @@ from typing import Callable, Iterable, Iterator, Protocol, Sequence
 
 from . import machine
 from .config import RunConfig
-from .engines import ProgressCallback, run_many
+from .engines import ProgressCallback, prepare, run_many
 from .result import RunResult
 
 Chunk = Sequence[RunConfig]
@@ -51,10 +52,14 @@ class LocalExecutor:
     def map(self, chunks: Sequence[Chunk], engine: str,
             on_progress: ProgressCallback | None = None) -> Iterator[tuple[int, list[RunResult]]]:
         where = None
-        for i, chunk in enumerate(chunks):
-            results = self.runner(list(chunk), engine=engine, on_progress=on_progress)
-            where = where or machine.provenance()
-            yield i, stamp(results, where)
+        stop = prepare(chunks, engine) if self.runner is run_many else (lambda: None)
+        try:
+            for i, chunk in enumerate(chunks):
+                results = self.runner(list(chunk), engine=engine, on_progress=on_progress)
+                where = where or machine.provenance()
+                yield i, stamp(results, where)
+        finally:
+            stop()
 
     def close(self) -> None:
         pass

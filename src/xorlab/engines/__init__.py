@@ -63,6 +63,19 @@ def run_many(configs: Sequence[RunConfig], engine: str = "auto",
     return results
 
 
+def prepare(chunks: Sequence[Sequence[RunConfig]], engine: str = "auto") -> Callable[[], None]:
+    """Start what can be done before these chunks are trained, one `run_many` call
+    each, in order: on the jax engine, compiling their programs on background threads
+    while the chunks before them train. Returns the call that drops what has not
+    started (for a caller that stops early)."""
+    if resolve(engine) != "jax" or len(chunks) < 2:
+        return lambda: None
+    from . import jax_engine
+
+    queued = jax_engine.prepare(chunks)
+    return lambda: jax_engine.cancel(queued)
+
+
 def _classic_snapshots(index: int, on_epoch: EpochCallback | None):
     """classic.train_run's per-epoch callback, turned into snapshots of one run."""
     if on_epoch is None:

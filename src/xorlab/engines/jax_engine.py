@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 import os
 import sys
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -47,7 +48,11 @@ HOIST_FLAG = "--xla_backend_extra_options=xla_cpu_small_while_loop_byte_threshol
 # fusions made a training step ~15x slower at 1,024 lanes (0.09 against 1.5 s an
 # epoch, side by side), so the elementwise loops are left to XLA's own emitter.
 COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "", "xla_cpu_experimental_xnn_fusion_type": ""}
-_COMPILED: dict[tuple, Callable] = {}  # (setting, span, lanes, device) -> executable
+# (setting, span, lanes, device ids) -> the executable, as a future: `ahead` compiles
+# a call's later programs on background threads while its earlier pieces train (XLA
+# compiles without the GIL), and `compiled` waits for one that is under way.
+_COMPILED: dict[tuple, Future] = {}
+_AHEAD: ThreadPoolExecutor | None = None
 
 
 def configure_process(devices: int | None = None) -> bool:
@@ -61,7 +66,7 @@ def configure_process(devices: int | None = None) -> bool:
     if "jax" in sys.modules:
         return False
     if devices is None:
-        devices = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        devices = cores()
     flags = os.environ.get("XLA_FLAGS", "")
     if "xla_cpu_small_while_loop_byte_threshold" not in flags:
         flags += f" {HOIST_FLAG}"
@@ -72,6 +77,11 @@ def configure_process(devices: int | None = None) -> bool:
     os.environ.setdefault("JAX_COMPILATION_CACHE_DIR", str(cache_dir()))
     os.environ.setdefault("JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS", "0")
     return True
+
+
+def cores() -> int:
+    """The CPU cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def cache_dir() -> Path:
@@ -115,25 +125,106 @@ def arg_specs(args: tuple) -> tuple:
     return (per_run(params), per_run(state), whole, *per_run(tuple(data)), per_run(hyper), whole, whole)
 
 
-def compiled(setting, span: int, args: tuple, mesh) -> Callable:
-    """The setting's program for these argument shapes, compiled once for all the
-    mesh's devices: one SPMD program whose copies train each device's lanes (the
-    arithmetic never crosses lanes, so no device talks to another)."""
+def program_key(setting, span: int, lanes: int, mesh) -> tuple:
+    """What a compiled program is specialised to; lanes: of the whole mesh."""
+    return (setting, span, lanes, tuple(d.id for d in mesh.devices.flat))
+
+
+def compile_program(setting, span: int, args: tuple, mesh) -> Callable:
+    """The setting's program for these arguments (arrays, or their shapes and
+    placements), compiled once for all the mesh's devices: one SPMD program whose
+    copies train each device's lanes (the arithmetic never crosses lanes, so no
+    device talks to another)."""
     import jax
     from jax.sharding import PartitionSpec
 
     from . import program
 
-    lanes = args[3].shape[-1]
-    key = (setting, span, lanes, tuple(d.id for d in mesh.devices.flat))
-    if key not in _COMPILED:
-        specs = arg_specs(args)
-        history = (PartitionSpec(None, None, "lanes"), PartitionSpec(None, "lanes"), PartitionSpec(None, "lanes"))
-        train = program.make_train(setting, span, plan.TEST_BATCH)
-        fn = jax.jit(jax.shard_map(train, mesh=mesh, in_specs=specs, out_specs=(*specs[:3], history),
-                                   check_vma=False))  # the histories start whole, then fill per lane
-        _COMPILED[key] = fn.lower(*args).compile(compiler_options=COMPILER_OPTIONS)
-    return _COMPILED[key]
+    specs = arg_specs(args)
+    history = (PartitionSpec(None, None, "lanes"), PartitionSpec(None, "lanes"), PartitionSpec(None, "lanes"))
+    train = program.make_train(setting, span, plan.TEST_BATCH)
+    fn = jax.jit(jax.shard_map(train, mesh=mesh, in_specs=specs, out_specs=(*specs[:3], history),
+                               check_vma=False))  # the histories start whole, then fill per lane
+    with x64(setting.dtype):
+        return fn.lower(*args).compile(compiler_options=COMPILER_OPTIONS)
+
+
+def compiled(setting, span: int, args: tuple, mesh) -> Callable:
+    """The program for a block's arguments: compiled already or under way (`ahead`),
+    or compiled now, in this thread (also when it waits in `ahead`'s queue: the
+    background thread meanwhile compiles the next, so two compile at once)."""
+    key = program_key(setting, span, args[3].shape[-1], mesh)
+    future = _COMPILED.get(key)
+    if future is None or future.cancel():
+        future = Future()
+        future.set_result(compile_program(setting, span, args, mesh))
+        _COMPILED[key] = future
+    return future.result()
+
+
+def abstract_args(setting, span_lanes: int, mesh) -> tuple:
+    """The shapes, precisions and placements of the arguments `Block.args` passes for
+    `span_lanes` lanes on the mesh (no data): what compiling ahead needs."""
+    import jax
+    from jax.sharding import NamedSharding
+
+    from . import program
+
+    dtype = NP_DTYPES[setting.dtype]
+    r, n = span_lanes, setting.inputs
+    widths = [n] + [setting.hidden] * setting.layers + [1]
+    params = tuple((np.empty((o, i, r), dtype), np.empty((o, r), dtype)) for i, o in zip(widths, widths[1:]))
+    data = (np.empty((plan.TRAIN_EXAMPLES, n, r), dtype), np.empty((plan.TRAIN_EXAMPLES, r), dtype),
+            np.empty((plan.TEST_EXAMPLES, n, r), dtype), np.empty((plan.TEST_EXAMPLES, r), dtype))
+    hyper = tuple(np.empty(r, dtype) for _ in range(3))
+    args = (params, program.initial_state(setting, params), np.int32(0), *data, hyper,
+            program.adam_table(np.dtype(dtype), setting.optimizer), np.int32(0))
+    shape = lambda a, spec: jax.ShapeDtypeStruct(np.shape(a), np.asarray(a).dtype, sharding=NamedSharding(mesh, spec))
+    placed = jax.tree.map(shape, args[:-1], arg_specs(args)[:-1], is_leaf=lambda x: isinstance(x, np.ndarray))
+    return (*placed, jax.ShapeDtypeStruct((), np.int32))
+
+
+def ahead(pieces: Sequence["Piece"]) -> list[tuple[tuple, Future]]:
+    """Start compiling, in order on background threads, the programs of these
+    pieces that are neither compiled nor under way, so that a piece's program is
+    ready (or nearly) when the pieces before it have trained. Returns what it queued
+    (for `cancel`)."""
+    global _AHEAD
+    queued = []
+    for piece in pieces:
+        for members, mesh in piece.layout:
+            setting = plan.setting(members[0])
+            key = program_key(setting, piece.span, len(members), mesh)
+            if key not in _COMPILED:
+                if _AHEAD is None:  # a thread per core (at most 4): compiles leave the GIL
+                    _AHEAD = ThreadPoolExecutor(min(4, cores()), thread_name_prefix="xorlab-compile")
+                _COMPILED[key] = _AHEAD.submit(compile_program, setting, piece.span,
+                                               abstract_args(setting, len(members), mesh), mesh)
+                queued.append((key, _COMPILED[key]))
+    return queued
+
+
+def prepare(chunks: Sequence[Sequence[RunConfig]]) -> list[tuple[tuple, Future]]:
+    """`ahead` for chunks that will be trained one `run_many` call each, in order (a
+    store's or a sweep's pieces): their programs, bar the first, compile while the
+    chunks before them train. Chunks that cannot be planned are left to `run_many`
+    to refuse. Returns what it queued (for `cancel`)."""
+    pieces = []
+    for chunk in chunks:
+        try:
+            parts = plan.plan(chunk)
+        except (ValueError, TypeError):
+            continue
+        pieces += [Piece([chunk[i] for i in part]) for part in parts]
+    return ahead(pieces[1:])
+
+
+def cancel(queued: Sequence[tuple[tuple, Future]]) -> None:
+    """Drop the programs `ahead` queued that have not started compiling (a call that
+    stops early, e.g. interrupted, leaves no queue behind to wait for at exit)."""
+    for key, future in queued:
+        if future.cancel() and _COMPILED.get(key) is future:
+            del _COMPILED[key]
 
 
 class Block:
@@ -268,8 +359,15 @@ class Piece:
                 runs = [configs[i] for i in part]
                 members += runs + [runs[-1]] * (lanes - len(runs))  # padding: copies of the last run
             self.layout.append((members, mesh))
-        self.blocks: list[Block] = []  # built by the first `train`
+        self.blocks: list[Block] = []  # built by the first `train` (or `build`)
         self.done = 0
+
+    def build(self) -> None:
+        """Make every block's data, initial weights and state now (else the first
+        `train` makes them, each block as the ones before it train)."""
+        with x64(self.configs[0].dtype):
+            for members, mesh in self.layout[len(self.blocks):]:
+                self.blocks.append(Block(members, mesh, self.span))
 
     def train(self, epochs: int) -> None:
         """The next `epochs` epochs of every block (no more than the budget). The first
@@ -314,17 +412,15 @@ def span(piece: Piece, on_progress) -> int:
     return piece.epochs
 
 
-def train_piece(configs: Sequence[RunConfig],
-                on_progress: Callable[[float], None] | None = None) -> list[RunResult]:
+def train_piece(piece: Piece, on_progress: Callable[[float], None] | None = None) -> list[RunResult]:
     """Train one planned piece, unwatched; results in its order."""
-    piece = Piece(configs)
     step = span(piece, on_progress)
     while piece.done < piece.epochs:
         before = piece.done
         piece.train(step)
         if on_progress is not None:
-            on_progress(len(configs) * (piece.done - before) / piece.epochs)
-    return [piece.result(i) for i in range(len(configs))]
+            on_progress(len(piece.configs) * (piece.done - before) / piece.epochs)
+    return [piece.result(i) for i in range(len(piece.configs))]
 
 
 def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[float], None] | None = None,
@@ -334,9 +430,16 @@ def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[float], None
     if on_epoch is not None:
         return train_lockstep(configs, on_epoch, on_progress)
     results: list[RunResult | None] = [None] * len(configs)
-    for part in plan.plan(configs):
-        for i, r in zip(part, train_piece([configs[i] for i in part], on_progress)):
-            results[i] = r
+    parts = plan.plan(configs)
+    pieces: list[Piece | None] = [Piece([configs[i] for i in part]) for part in parts]
+    queued = ahead(pieces[1:])  # type: ignore[arg-type]  # the first compiles now, in this thread
+    try:
+        for k, part in enumerate(parts):
+            piece, pieces[k] = pieces[k], None  # a trained piece's arrays go with it
+            for i, r in zip(part, train_piece(piece, on_progress)):  # type: ignore[arg-type]
+                results[i] = r
+    finally:
+        cancel(queued)
     return results  # type: ignore[return-value]
 
 
