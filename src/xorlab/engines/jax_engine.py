@@ -452,13 +452,17 @@ def train_lockstep(configs: Sequence[RunConfig], on_epoch: Callable[[EpochSnapsh
     out. A run's numbers are those of unwatched training (the state carries over exactly
     between spans; tested)."""
     pieces = [(part, Piece([configs[i] for i in part], watched=True)) for part in plan.plan(configs)]
-    for _ in range(max((p.epochs for _, p in pieces), default=0)):
-        live = [(part, p) for part, p in pieces if p.done < p.epochs]
-        for part, p in live:
-            p.train(1)
-            if on_progress is not None:
-                on_progress(len(part) / p.epochs)
-        on_epoch(merge([p.snapshot(part) for part, p in live]))
+    queued = ahead([p for _, p in pieces[1:]])  # e.g. B's program compiles while A's is
+    try:
+        for _ in range(max((p.epochs for _, p in pieces), default=0)):
+            live = [(part, p) for part, p in pieces if p.done < p.epochs]
+            for part, p in live:
+                p.train(1)
+                if on_progress is not None:
+                    on_progress(len(part) / p.epochs)
+            on_epoch(merge([p.snapshot(part) for part, p in live]))
+    finally:
+        cancel(queued)
     results: list[RunResult | None] = [None] * len(configs)
     for part, p in pieces:
         for k, i in enumerate(part):

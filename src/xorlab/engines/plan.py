@@ -171,8 +171,8 @@ def plan(configs: Sequence[RunConfig], budget: int = DEFAULT_BUDGET, max_runs: i
 
 def fitting(c: RunConfig, budget: int) -> int:
     """Runs of c a piece takes within `budget` bytes, rounded down to a power of two:
-    full lane blocks on every device (2,335 runs made four blocks of 584, padded to
-    1,024 lanes each: 1.75x the work of 2,048 in two blocks)."""
+    a handful of piece sizes; one of 64 runs or more is cut into blocks that fill
+    88% of their lanes or more (2,335 runs once padded four blocks of 584 to 1,024)."""
     runs = max(1, budget // lane_bytes(c))
     return 1 << (runs.bit_length() - 1)
 
