@@ -21,7 +21,9 @@ from __future__ import annotations
 import math
 import os
 import sys
-from concurrent.futures import Future, ThreadPoolExecutor
+import queue
+import threading
+from concurrent.futures import Future
 from pathlib import Path
 from typing import Callable, Sequence
 
@@ -52,7 +54,34 @@ COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "", "xla_cpu_experim
 # a call's later programs on background threads while its earlier pieces train (XLA
 # compiles without the GIL), and `compiled` waits for one that is under way.
 _COMPILED: dict[tuple, Future] = {}
-_AHEAD: ThreadPoolExecutor | None = None
+
+
+class Compiler:
+    """Compiles queued programs in order on daemon threads: a process that stops
+    early (interrupted, or done) exits without waiting for what is still queued."""
+
+    def __init__(self, threads: int):
+        self.queue: queue.SimpleQueue = queue.SimpleQueue()
+        for k in range(threads):
+            threading.Thread(target=self.work, name=f"xorlab-compile-{k}", daemon=True).start()
+
+    def submit(self, fn: Callable, *args) -> Future:
+        future: Future = Future()
+        self.queue.put((future, fn, args))
+        return future
+
+    def work(self) -> None:
+        while True:
+            future, fn, args = self.queue.get()
+            if not future.set_running_or_notify_cancel():  # cancelled while queued
+                continue
+            try:
+                future.set_result(fn(*args))
+            except BaseException as e:  # handed to whoever waits for the program
+                future.set_exception(e)
+
+
+_AHEAD: Compiler | None = None
 
 
 def configure_process(devices: int | None = None) -> bool:
@@ -162,16 +191,16 @@ def compiled(setting, span: int, args: tuple, mesh) -> Callable:
     return future.result()
 
 
-def abstract_args(setting, span_lanes: int, mesh) -> tuple:
+def abstract_args(setting, lanes: int, mesh) -> tuple:
     """The shapes, precisions and placements of the arguments `Block.args` passes for
-    `span_lanes` lanes on the mesh (no data): what compiling ahead needs."""
+    `lanes` lanes (of the whole mesh), without data: what compiling ahead needs."""
     import jax
     from jax.sharding import NamedSharding
 
     from . import program
 
     dtype = NP_DTYPES[setting.dtype]
-    r, n = span_lanes, setting.inputs
+    r, n = lanes, setting.inputs
     widths = [n] + [setting.hidden] * setting.layers + [1]
     params = tuple((np.empty((o, i, r), dtype), np.empty((o, r), dtype)) for i, o in zip(widths, widths[1:]))
     data = (np.empty((plan.TRAIN_EXAMPLES, n, r), dtype), np.empty((plan.TRAIN_EXAMPLES, r), dtype),
@@ -197,7 +226,7 @@ def ahead(pieces: Sequence["Piece"]) -> list[tuple[tuple, Future]]:
             key = program_key(setting, piece.span, len(members), mesh)
             if key not in _COMPILED:
                 if _AHEAD is None:  # a thread per core (at most 4): compiles leave the GIL
-                    _AHEAD = ThreadPoolExecutor(min(4, cores()), thread_name_prefix="xorlab-compile")
+                    _AHEAD = Compiler(min(4, cores()))
                 _COMPILED[key] = _AHEAD.submit(compile_program, setting, piece.span,
                                                abstract_args(setting, len(members), mesh), mesh)
                 queued.append((key, _COMPILED[key]))
