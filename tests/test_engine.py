@@ -334,8 +334,8 @@ def test_a_program_compiled_ahead_is_the_one_a_block_calls(dtype):
     configs = [RunConfig(seed=s, epochs=2, hidden=7, activation="tanh", optimizer="momentum",
                          batch_size=25, dtype=dtype) for s in range(70)]
     piece = jax_engine.Piece(configs)
-    queued = jax_engine.ahead([piece])
-    assert len(queued) == 1 and jax_engine.ahead([piece]) == []  # queued once
+    queued = jax_engine.ahead(jax_engine.programs(configs))
+    assert len(queued) == 1 and jax_engine.ahead(jax_engine.programs(configs)) == []  # queued once
     piece.train(2)  # waits for it; a mismatch with the block's arguments would raise
     key, future = queued[0]
     assert future.done() and jax_engine._COMPILED[key] is future
@@ -349,10 +349,9 @@ def test_a_program_compiled_ahead_is_the_one_a_block_calls(dtype):
 
 
 def test_programs_queued_ahead_are_dropped_when_a_call_stops_early():
-    first = jax_engine.Piece([RunConfig(seed=0, epochs=1, hidden=9, activation="tanh")])
-    rest = [jax_engine.Piece([RunConfig(seed=0, epochs=1, hidden=h, activation="tanh", layers=3)])
-            for h in range(2, 9)]
-    queued = jax_engine.ahead([first, *rest])
+    wanted = [w for h in range(2, 10)
+              for w in jax_engine.programs([RunConfig(seed=0, epochs=1, hidden=h, activation="tanh", layers=3)])]
+    queued = jax_engine.ahead(wanted)
     jax_engine.cancel(queued)
     cancelled = [key for key, future in queued if future.cancelled()]
     assert len(queued) == 8 and len(cancelled) >= 6  # all but the one (or two) under way

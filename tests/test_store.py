@@ -270,8 +270,8 @@ def test_a_store_compiles_its_later_chunks_programs_while_the_first_trains(tmp_p
 
     queued = []
     ahead = jax_engine.ahead
-    monkeypatch.setattr(jax_engine, "ahead", lambda pieces: queued.append([p.configs[0].hidden for p in pieces])
-                        or ahead(pieces))
+    monkeypatch.setattr(jax_engine, "ahead", lambda wanted: queued.append([w[0].hidden for w in wanted])
+                        or ahead(wanted))
     configs = [RunConfig(seed=s, epochs=1, hidden=h, activation="tanh") for h in (2, 3, 4) for s in (0, 1)]
     with Store(tmp_path / "runs.sqlite") as store:
         results = store.run(configs, engine="jax")

@@ -213,39 +213,56 @@ def abstract_args(setting, lanes: int, mesh) -> tuple:
     return (*placed, jax.ShapeDtypeStruct((), np.int32))
 
 
-def ahead(pieces: Sequence["Piece"]) -> list[tuple[tuple, Future]]:
-    """Start compiling, in order on background threads, the programs of these
-    pieces that are neither compiled nor under way, so that a piece's program is
-    ready (or nearly) when the pieces before it have trained. Returns what it queued
-    (for `cancel`)."""
+def programs(configs: Sequence[RunConfig], watched: bool = False) -> list[tuple]:
+    """The programs a piece of these configs trains with, each once, in order:
+    (setting, span, lanes of the whole mesh, mesh), as `Piece` lays its blocks out."""
+    import jax
+
+    devices = jax.devices("cpu")
+    setting, span = plan.setting(configs[0]), span_of(configs[0].epochs, watched)
+    shapes = dict.fromkeys((len(group), max(plan.padded_lanes(len(part)) for part in group))
+                           for group in plan.device_groups(len(configs), len(devices)))
+    return [(setting, span, used * lanes, mesh_of(devices[:used])) for used, lanes in shapes]
+
+
+def mesh_of(devices: Sequence) -> object:
+    """One axis, `lanes`, over these devices: a block's lanes split among them."""
+    import jax
+
+    return jax.sharding.Mesh(np.array(devices), ("lanes",))
+
+
+def ahead(wanted: Sequence[tuple]) -> list[tuple[tuple, Future]]:
+    """Start compiling, in order on background threads, the programs (as `programs`
+    gives them) that are neither compiled nor under way, so that a piece's program
+    is ready (or nearly) when the pieces before it have trained. Returns what it
+    queued (for `cancel`)."""
     global _AHEAD
     queued = []
-    for piece in pieces:
-        for members, mesh in piece.layout:
-            setting = plan.setting(members[0])
-            key = program_key(setting, piece.span, len(members), mesh)
-            if key not in _COMPILED:
-                if _AHEAD is None:  # a thread per core (at most 4): compiles leave the GIL
-                    _AHEAD = Compiler(min(4, cores()))
-                _COMPILED[key] = _AHEAD.submit(compile_program, setting, piece.span,
-                                               abstract_args(setting, len(members), mesh), mesh)
-                queued.append((key, _COMPILED[key]))
+    for setting, span, lanes, mesh in wanted:
+        key = program_key(setting, span, lanes, mesh)
+        if key not in _COMPILED:
+            if _AHEAD is None:  # a thread per core (at most 4): compiles leave the GIL
+                _AHEAD = Compiler(min(4, cores()))
+            _COMPILED[key] = _AHEAD.submit(compile_program, setting, span, abstract_args(setting, lanes, mesh), mesh)
+            queued.append((key, _COMPILED[key]))
     return queued
 
 
 def prepare(chunks: Sequence[Sequence[RunConfig]]) -> list[tuple[tuple, Future]]:
     """`ahead` for chunks that will be trained one `run_many` call each, in order (a
-    store's or a sweep's pieces): their programs, bar the first, compile while the
-    chunks before them train. Chunks that cannot be planned are left to `run_many`
-    to refuse. Returns what it queued (for `cancel`)."""
-    pieces = []
-    for chunk in chunks:
+    store's or a sweep's pieces): their programs, bar the first chunk's, compile while
+    the chunks before them train. Chunks that cannot be planned are left to
+    `run_many` to refuse. Returns what it queued (for `cancel`)."""
+    wanted: list[tuple] = []
+    for k, chunk in enumerate(chunks):
         try:
             parts = plan.plan(chunk)
         except (ValueError, TypeError):
             continue
-        pieces += [Piece([chunk[i] for i in part]) for part in parts]
-    return ahead(pieces[1:])
+        for part in parts:
+            wanted += programs([chunk[i] for i in part]) if k else []
+    return ahead(wanted)
 
 
 def cancel(queued: Sequence[tuple[tuple, Future]]) -> None:
@@ -378,9 +395,10 @@ class Piece:
         devices = jax.devices("cpu")
         self.where: list[tuple[int, int]] = []  # run i -> (block, lane)
         self.layout: list[tuple[list[RunConfig], object]] = []  # each block's runs (padded) and devices
+        meshes = {}
         for k, group in enumerate(plan.device_groups(len(configs), len(devices))):
             # as many devices as blocks: a piece of <= 64 runs keeps the other cores free
-            mesh = jax.sharding.Mesh(np.array(devices[:len(group)]), ("lanes",))
+            mesh = meshes.setdefault(len(group), mesh_of(devices[:len(group)]))
             lanes = max(plan.padded_lanes(len(part)) for part in group)
             members: list[RunConfig] = []
             for d, part in enumerate(group):
@@ -460,12 +478,11 @@ def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[float], None
         return train_lockstep(configs, on_epoch, on_progress)
     results: list[RunResult | None] = [None] * len(configs)
     parts = plan.plan(configs)
-    pieces: list[Piece | None] = [Piece([configs[i] for i in part]) for part in parts]
-    queued = ahead(pieces[1:])  # type: ignore[arg-type]  # the first compiles now, in this thread
+    # the first piece's programs compile now, in this thread; the others' meanwhile
+    queued = ahead([w for part in parts[1:] for w in programs([configs[i] for i in part])])
     try:
-        for k, part in enumerate(parts):
-            piece, pieces[k] = pieces[k], None  # a trained piece's arrays go with it
-            for i, r in zip(part, train_piece(piece, on_progress)):  # type: ignore[arg-type]
+        for part in parts:
+            for i, r in zip(part, train_piece(Piece([configs[i] for i in part]), on_progress)):
                 results[i] = r
     finally:
         cancel(queued)
@@ -481,7 +498,8 @@ def train_lockstep(configs: Sequence[RunConfig], on_epoch: Callable[[EpochSnapsh
     out. A run's numbers are those of unwatched training (the state carries over exactly
     between spans; tested)."""
     pieces = [(part, Piece([configs[i] for i in part], watched=True)) for part in plan.plan(configs)]
-    queued = ahead([p for _, p in pieces[1:]])  # e.g. B's program compiles while A's is
+    # the later pieces' programs (a comparison's B) compile while the first's does
+    queued = ahead([w for part, _ in pieces[1:] for w in programs([configs[i] for i in part], watched=True)])
     try:
         for _ in range(max((p.epochs for _, p in pieces), default=0)):
             live = [(part, p) for part, p in pieces if p.done < p.epochs]
