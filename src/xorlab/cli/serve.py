@@ -94,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
     importlib.import_module(ENGINE_MODULES[resolve("auto")])
     # ...and its programs loaded (from the compilation cache, or compiled) in the
     # background while the page loads: a one-epoch run whose result is dropped.
-    threading.Thread(target=warm_up, name="xorlab-warm-up", daemon=True).start()
+    warming = threading.Thread(target=warm_up, name="xorlab-warm-up", daemon=True)
+    warming.start()
     if not is_loopback(args.host):
         print(f"xorlab serve: warning: listening on {args.host}: anyone who can reach this machine "
               "can use the playground (and its CPU)", file=sys.stderr)
@@ -106,5 +107,8 @@ def run(args: argparse.Namespace) -> int:
         server.run()
     except KeyboardInterrupt:  # uvicorn has shut down gracefully, then re-raises Ctrl-C
         pass
+    # A warm-up still compiling must end before the interpreter does: a thread inside
+    # XLA when Python shuts down aborts the process.
+    warming.join()
     print("xorlab playground: stopped", file=sys.stderr)
     return 0

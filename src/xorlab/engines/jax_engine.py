@@ -18,10 +18,11 @@ Arrays, runs innermost: train x (E, N, R), y (E, R); a layer's weight (O, I, R).
 
 from __future__ import annotations
 
+import atexit
 import math
 import os
-import sys
 import queue
+import sys
 import threading
 from concurrent.futures import Future
 from pathlib import Path
@@ -57,13 +58,19 @@ _COMPILED: dict[tuple, Future] = {}
 
 
 class Compiler:
-    """Compiles queued programs in order on daemon threads: a process that stops
-    early (interrupted, or done) exits without waiting for what is still queued."""
+    """Compiles queued programs in order on background threads. At exit what is
+    still queued is dropped and what is compiling is waited for (a thread inside
+    XLA when the interpreter shuts down aborts the process): a process that stops
+    early does not wait for the queue."""
 
     def __init__(self, threads: int):
         self.queue: queue.SimpleQueue = queue.SimpleQueue()
-        for k in range(threads):
-            threading.Thread(target=self.work, name=f"xorlab-compile-{k}", daemon=True).start()
+        self.closing = False
+        self.threads = [threading.Thread(target=self.work, name=f"xorlab-compile-{k}", daemon=True)
+                        for k in range(threads)]
+        for t in self.threads:
+            t.start()
+        atexit.register(self.close)
 
     def submit(self, fn: Callable, *args) -> Future:
         future: Future = Future()
@@ -72,13 +79,26 @@ class Compiler:
 
     def work(self) -> None:
         while True:
-            future, fn, args = self.queue.get()
+            item = self.queue.get()
+            if item is None:
+                return
+            future, fn, args = item
+            if self.closing:
+                future.cancel()
             if not future.set_running_or_notify_cancel():  # cancelled while queued
                 continue
             try:
                 future.set_result(fn(*args))
             except BaseException as e:  # handed to whoever waits for the program
                 future.set_exception(e)
+
+    def close(self) -> None:
+        """Drop what is queued, let the compiles under way end, stop the threads."""
+        self.closing = True
+        for _ in self.threads:
+            self.queue.put(None)
+        for t in self.threads:
+            t.join()
 
 
 _AHEAD: Compiler | None = None
