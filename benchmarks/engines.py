@@ -9,7 +9,8 @@ call is really cold: JAX's compilation cache is pointed at a new empty folder fo
 Rows:
 - `with data`: `run_many` of R tutorial runs after a 1-run warm-up of the same program
   (the tutorial's exact data stream, seeded init, training, results);
-- `train`: the same piece built untimed, only its training timed (what the peer times);
+- `train`: the same runs in the same planned pieces, each built untimed, only their
+  training timed (what the peer times);
 - `peer`: ../shared/bench/peers/peer_jax.py --variant elementwise (both cores), where
   that checkout is present (same venv, same JAX);
 - `first call`: a new setting's compile plus one 1-epoch run, with an empty cache;
@@ -36,23 +37,26 @@ from xorlab.engines.jax_engine import configure_process
 configure_process()
 import jax, xorlab.data  # the libraries' import (seconds under load) is not a first call's compile
 from xorlab.config import RunConfig
-from xorlab.engines import jax_engine, run_many
+from xorlab.engines import jax_engine, plan, run_many
 xorlab.data.make_data([0])  # nor is loading the compiled data stream
 what, runs, epochs, knobs = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), json.loads(sys.argv[4])
 configs = [RunConfig(seed=s, epochs=epochs, **knobs) for s in range(runs)]
 if what != "first":  # compile (or load) the programs of R runs' blocks on every device first
     run_many(configs if runs <= 1000 else configs[:runs // 2], engine="jax")
-t0 = time.perf_counter()
-if what == "train":
-    piece = jax_engine.Piece(configs)
-    piece.train(1)  # every block's program compiled and loaded
-    piece = jax_engine.Piece(configs)
-    piece.build()  # data and initial weights: not training
-    t0 = time.perf_counter()
-    piece.train(epochs)
+if what == "train":  # the pieces run_many trains, each built untimed: only their training timed
+    seconds = 0.0
+    for part in plan.plan(configs):
+        piece = jax_engine.Piece([configs[i] for i in part])
+        piece.build()  # data and initial weights: not training
+        t0 = time.perf_counter()
+        piece.train(epochs)
+        seconds += time.perf_counter() - t0
+        del piece
 else:
+    t0 = time.perf_counter()
     run_many(configs if what != "first" else configs[:1], engine="jax")
-print(json.dumps({"seconds": time.perf_counter() - t0}))
+    seconds = time.perf_counter() - t0
+print(json.dumps({"seconds": seconds}))
 """
 
 
