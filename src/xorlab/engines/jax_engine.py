@@ -240,9 +240,14 @@ def programs(configs: Sequence[RunConfig], watched: bool = False) -> list[tuple]
 
     devices = jax.devices("cpu")
     setting, span = plan.setting(configs[0]), span_of(configs[0].epochs, watched)
-    shapes = dict.fromkeys((len(group), max(plan.padded_lanes(len(part)) for part in group))
+    shapes = dict.fromkeys((len(group), block_lanes(group))
                            for group in plan.device_groups(len(configs), len(devices)))
     return [(setting, span, used * lanes, mesh_of(devices[:used])) for used, lanes in shapes]
+
+
+def block_lanes(group: Sequence[Sequence[int]]) -> int:
+    """Lanes per device of a device group's block: its largest part's, padded."""
+    return max(plan.padded_lanes(len(part)) for part in group)
 
 
 def mesh_of(devices: Sequence) -> object:
@@ -419,7 +424,7 @@ class Piece:
         for k, group in enumerate(plan.device_groups(len(configs), len(devices))):
             # as many devices as blocks: a piece of <= 64 runs keeps the other cores free
             mesh = meshes.setdefault(len(group), mesh_of(devices[:len(group)]))
-            lanes = max(plan.padded_lanes(len(part)) for part in group)
+            lanes = block_lanes(group)
             members: list[RunConfig] = []
             for d, part in enumerate(group):
                 self.where += [(k, d * lanes + lane) for lane in range(len(part))]
