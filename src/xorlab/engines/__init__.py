@@ -25,7 +25,9 @@ ENGINES = ("auto", "jax", "classic")
 # (Removed: "compiled", torch.compile, slower than fused at every size; "fused", numba
 # kernels written by hand per recipe, and "batched", PyTorch's eager kernels, both
 # slower than jax and unable to train the optimizers and depths without new kernels.)
-ENGINE_VERSIONS = {"jax": "1", "classic": "1"}
+# jax 2: Adam multiplies by its bias corrections' reciprocals (its numbers depended on
+# whether one device or two trained the run: XLA rewrote the division in some programs).
+ENGINE_VERSIONS = {"jax": "2", "classic": "1"}
 ENGINE_MODULES = {"jax": "xorlab.engines.jax_engine", "classic": "xorlab.engines.classic"}
 
 ProgressCallback = Callable[[float], None]  # called with the runs done since the last call

@@ -79,7 +79,11 @@ def sgd(s: Setting, p, g, state, hyper, t, table):
 
 def adam(s: Setting, p, g, state, hyper, t, table):
     """optim.Adam(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay), `_single_tensor_adam`
-    (its bias corrections computed in float64 on the host, as Python does)."""
+    (its bias corrections computed in float64 on the host, as Python does). torch divides
+    by them; this multiplies by their reciprocals, made on the host: XLA rewrites a
+    division by a broadcast scalar into such a product in some programs and not in
+    others (one device against two), and a run's numbers must not depend on which
+    program trains it."""
     lr, _, decay = hyper
     m, v = state
     beta1, beta2 = ADAM_BETAS
@@ -87,22 +91,22 @@ def adam(s: Setting, p, g, state, hyper, t, table):
     m = m + (1 - beta1) * (g - m)  # exp_avg.lerp_(grad, 1 - beta1): weight < 0.5
     v = v * beta2 + (1 - beta2) * g * g  # exp_avg_sq.mul_(beta2).addcmul_(grad, grad, 1 - beta2)
     i = jnp.minimum(t, ADAM_TABLE - 1)
-    step_size = lr / table[0, i]  # lr / bias_correction1
-    denom = jnp.sqrt(v) / table[1, i] + ADAM_EPS
+    step_size = lr * table[0, i]  # lr / bias_correction1
+    denom = jnp.sqrt(v) * table[1, i] + ADAM_EPS  # exp_avg_sq.sqrt() / bias_correction2_sqrt + eps
     return p + (-step_size) * m / denom, (m, v)  # param.addcdiv_(exp_avg, denom, value=-step_size)
 
 
 @functools.cache
 def adam_table(dtype, optimizer: str = "adam") -> np.ndarray:
-    """(2, ADAM_TABLE): 1 - beta1 ** step and (1 - beta2 ** step) ** 0.5 for step 1, 2, ...
-    in float64 (Python's arithmetic), then cast to the run's precision; (2, 1) for the
+    """(2, ADAM_TABLE): 1 / (1 - beta1 ** step) and 1 / (1 - beta2 ** step) ** 0.5 for
+    step 1, 2, ... in float64 (Python's arithmetic), then cast to the run's precision; (2, 1) for the
     optimizers that do not read it (every block is sent its table). Read-only: shared."""
     if optimizer != "adam":
         table = np.ones((2, 1), dtype)
     else:
         step = np.arange(1, ADAM_TABLE + 1, dtype=np.float64)
         beta1, beta2 = ADAM_BETAS
-        table = np.stack([1 - beta1 ** step, (1 - beta2 ** step) ** 0.5]).astype(dtype)
+        table = np.stack([1 / (1 - beta1 ** step), 1 / (1 - beta2 ** step) ** 0.5]).astype(dtype)
     table.flags.writeable = False
     return table
 
