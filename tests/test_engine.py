@@ -188,7 +188,7 @@ def test_the_fixtures_are_still_the_classic_loops_numbers(name, dtype, kind):
 
 
 def test_a_runs_numbers_do_not_depend_on_what_shares_its_call():
-    """Bit for bit: alone (a block of 64 lanes), among a crowd (blocks of 128 lanes on
+    """Bit for bit: alone (a block of 32 lanes), among a crowd (blocks of 128 lanes on
     both devices) of other activations, shapes, optimizers and learning rates, and
     trained in spans of one epoch with snapshots."""
     target = [RunConfig(seed=s, activation="tanh", center=True, lr=0.05, epochs=2, optimizer=o)
@@ -301,7 +301,9 @@ def test_lane_blocks_fill_the_devices_and_pad_to_few_sizes():
     assert [len(b) for b in plan.lane_blocks(100, 2)] == [50, 50]
     assert [len(b) for b in plan.lane_blocks(1000, 2)] == [84] * 4 + [83] * 8
     assert [len(b) for b in plan.lane_blocks(3000, 2)] == [94] * 24 + [93] * 8
-    assert {plan.padded_lanes(n) for n in range(1, plan.MAX_LANES + 1)} == {64, 96}
+    assert {plan.padded_lanes(n) for n in range(1, plan.MAX_LANES + 1)} == {32, 64, 96}
+    assert [len(b) for b in plan.lane_blocks(20, 2)] == [20]  # one narrow block: the other core compiles ahead
+    assert [len(b) for b in plan.lane_blocks(40, 2)] == [20, 20]
     # whole AVX-512 vectors of float32 and float64, and no power of two past 64 (rows
     # 4 KiB apart share cache sets: benchmarks/README.md)
     assert all(n % 16 == 0 and (n <= 64 or n & (n - 1)) for n in (plan.MIN_LANES, plan.MAX_LANES))

@@ -422,7 +422,7 @@ class Piece:
         self.layout: list[tuple[list[RunConfig], object]] = []  # each block's runs (padded) and devices
         meshes = {}
         for k, group in enumerate(plan.device_groups(len(configs), len(devices))):
-            # as many devices as blocks: a piece of <= 64 runs keeps the other cores free
+            # as many devices as blocks: a piece of <= 32 runs keeps the other cores free (for compiles ahead)
             mesh = meshes.setdefault(len(group), mesh_of(devices[:len(group)]))
             lanes = block_lanes(group)
             members: list[RunConfig] = []

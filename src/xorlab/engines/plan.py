@@ -30,14 +30,18 @@ MAX_RUNS = 1_000_000
 MAX_SEEDS = 100_000
 DEFAULT_BUDGET = 256 << 20  # bytes per piece: big enough to fill both cores, small enough to commit often
 DEFAULT_MAX_RUNS = 4096  # runs per piece: an interrupted study loses at most one piece (seconds)
-# Lanes of a block: MIN_LANES for a block of few runs, else MAX_LANES; both whole
+# Lanes of a block: 32, 64 or MAX_LANES, the fewest that hold its runs; all whole
 # AVX-512 vectors (16 float32, 8 float64: no scalar remainder whose rounding could
-# differ), so a setting compiles for two block sizes, not one per run count. MAX_LANES
-# is small and not a power of two: a block's working set stays in the L1/L2 caches,
-# and its rows are not 4 KiB apart (1,024 float32 lanes put every row of an array in
-# the same cache sets: 1.7-2.5x slower per run than 96 lanes, measured side by side
-# for the tutorial, Adam, float64, two layers and parity's 5-8 nets; benchmarks/README.md).
-MIN_LANES = 64
+# differ), so a setting compiles for a few block sizes, not one per run count. A
+# block's time grows about with its lanes, padding included (20 epochs of parity's
+# screening pieces of 20 runs, one device, side by side: 32 lanes took 0.35-0.6x the
+# time of 64), so few runs get a narrow block; 16 is not used: the tutorial's 2-2-1
+# sigmoid net was 3-4x slower per run at 16 lanes than at 32. MAX_LANES is small and
+# not a power of two: a block's working set stays in the L1/L2 caches, and its rows
+# are not 4 KiB apart (1,024 float32 lanes put every row of an array in the same cache
+# sets: 1.7-2.5x slower per run than 96 lanes, measured side by side for the tutorial,
+# Adam, float64, two layers and parity's 5-8 nets; benchmarks/README.md).
+MIN_LANES = 32
 MAX_LANES = 96
 # The widest network the engine takes, in weights per run: its lanes make one run cost
 # as much as MIN_LANES, which for the tutorial's nets is free (SIMD) but for a
@@ -171,8 +175,7 @@ def plan(configs: Sequence[RunConfig], budget: int = DEFAULT_BUDGET, max_runs: i
 
 def fitting(c: RunConfig, budget: int) -> int:
     """Runs of c a piece takes within `budget` bytes, rounded down to a power of two:
-    a handful of piece sizes; one of 64 runs or more is cut into blocks that fill
-    88% of their lanes or more (2,335 runs once padded four blocks of 584 to 1,024)."""
+    a handful of piece sizes, so a handful of programs."""
     runs = max(1, budget // lane_bytes(c))
     return 1 << (runs.bit_length() - 1)
 
@@ -199,4 +202,4 @@ def device_groups(runs: int, devices: int = 1) -> list[list[list[int]]]:
 
 def padded_lanes(runs: int) -> int:
     """The lanes a block of `runs` (at most MAX_LANES) is compiled for."""
-    return MIN_LANES if runs <= MIN_LANES else MAX_LANES
+    return next(lanes for lanes in (MIN_LANES, 2 * MIN_LANES, MAX_LANES) if runs <= lanes)
