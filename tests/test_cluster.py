@@ -312,7 +312,9 @@ def test_ctrl_c_on_the_client_cancels_the_clusters_tasks(dask_cluster, tmp_path)
     address, _ = dask_cluster
     procs = Processes(tmp_path)
     try:
-        client = procs.start(BIN / "xorlab", *SWEEP, "--seeds", "40", "--task-runs", "2", "--out",
+        # 400 tasks of 2 runs: the sweep must still be running when Ctrl-C comes (40 tasks
+        # of 2-epoch runs once ended first, on a fast engine)
+        client = procs.start(BIN / "xorlab", *SWEEP, "--seeds", "400", "--task-runs", "2", "--out",
                              tmp_path / "o.jsonl", "--scheduler", address, name="client")
         busy_worker(address)
         client.send_signal(signal.SIGINT)
