@@ -3,7 +3,8 @@ import pytest
 import torch
 from torch import optim
 
-from xorlab.config import ConfigError, RunConfig
+from xorlab import model
+from xorlab.config import MAX_SEED, ConfigError, RunConfig
 from xorlab.engines import plan, resolve, run_many
 from xorlab.model import build_model, initial_parameters, parameter_count, seeded_parameters
 from xorlab.engines.classic import make_optimizer, train_run
@@ -83,6 +84,23 @@ def test_seeded_parameters_replay_what_building_the_model_draws(layers, init, dt
         fast, built = seeded_parameters(c), initial_parameters(c)
         assert list(fast) == list(built)
         assert all(torch.equal(fast[k], built[k]) and fast[k].dtype == built[k].dtype for k in built)
+
+
+@pytest.mark.parametrize("shape", [(2, 2, 1), (3, 4, 2), (6, 12, 1), (5, 30, 3)])
+def test_drawn_parameters_are_seeded_parameters_bit_for_bit(shape):
+    """torch's generator and uniform_ replayed for many runs at once (the jax engine's
+    initial weights): the same bits as torch draws, seeds past 32 bits included."""
+    inputs, hidden, layers = shape
+    seeds = [*range(40), 2**32 + 5, 2**40, MAX_SEED]
+    configs = [RunConfig(seed=s, inputs=inputs, hidden=hidden, layers=layers, init=("uniform" if s % 3 else "default"))
+               for s in seeds]
+    drawn = model.drawn_parameters(configs)
+    want = np.stack([np.concatenate([p.numpy().ravel() for p in seeded_parameters(c).values()]) for c in configs])
+    assert drawn.dtype == np.float32 and drawn.shape == want.shape
+    assert np.array_equal(drawn.view(np.uint32), want.view(np.uint32))
+    # torch's rounding was recognised (one rounding where its kernels are AVX2 or
+    # AVX-512, two for DEFAULT), so the replay, not the per-run fallback, made these
+    assert model._fused() is not None
 
 
 def test_deeper_nets_add_hidden_layers_named_in_order():

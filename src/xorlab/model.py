@@ -3,11 +3,15 @@ nets) Linear(H, H) -> activation per further hidden layer, then Linear(H, 1) -> 
 
 from __future__ import annotations
 
+import functools
 import math
+from typing import Sequence
 
+import numpy as np
 import torch
 from torch import nn
 
+from . import twister
 from .activations import REGISTRY
 from .config import RunConfig
 
@@ -96,6 +100,65 @@ def seeded_parameters(config: RunConfig) -> dict[str, torch.Tensor]:
         for p in params.values():
             p.uniform_(-1.0, 1.0, generator=g)
     return {k: v.to(TORCH_DTYPES[config.dtype]) for k, v in params.items()}
+
+
+def default_bounds(inputs: int, hidden: int, layers: int = 1) -> np.ndarray:
+    """Each parameter's U(-bound, bound) in `nn.Linear.reset_parameters`, in
+    named_parameters order (weights row-major), as the float32 that `uniform_` takes:
+    (P,). kaiming_uniform_(a=sqrt(5)) computes its bound in Python floats as below."""
+    bounds = []
+    for _, fan_in, fan_out in layer_shapes(inputs, hidden, layers):
+        gain = math.sqrt(2.0 / (1 + math.sqrt(5) ** 2))  # calculate_gain("leaky_relu", sqrt(5))
+        bounds += [math.sqrt(3.0) * (gain / math.sqrt(fan_in))] * (fan_in * fan_out)
+        bounds += [1 / math.sqrt(fan_in)] * fan_out
+    return np.array(bounds, dtype=np.float32)
+
+
+def drawn_parameters(configs: Sequence[RunConfig]) -> np.ndarray:
+    """`seeded_parameters` of many seeded configs of one network shape, as float32 rows
+    (R, P) in named_parameters order (weights row-major), bit for bit, without a torch
+    call per run (~0.002 against ~0.05 ms per run): torch's generator and `uniform_`
+    replayed in `twister`. Where they do not reproduce torch here (`_fused` found
+    neither rounding), each run is drawn by `seeded_parameters`. A test proves it equal."""
+    c = configs[0]
+    fused = _fused()
+    if fused is None:
+        return np.stack([_flat(seeded_parameters(r.replace(dtype="float32"))) for r in configs])
+    bound = default_bounds(c.inputs, c.hidden, c.layers)  # (P,)
+    count = len(bound)
+    words = np.empty((len(configs), 2 * count), dtype=np.uint32)  # default init, then U(-1, 1)
+    twister.torch_words(np.array([r.seed for r in configs], dtype=np.int64), words)
+    out = np.empty((len(configs), count), dtype=np.float32)
+    twister.torch_uniform(words[:, :count], -bound, bound, fused, out)
+    uniform = [i for i, r in enumerate(configs) if r.init == "uniform"]
+    if uniform:  # the tutorial's Experiment 2 lines: U(-1, 1) over every parameter, drawn after
+        ones = np.ones(count, dtype=np.float32)
+        redrawn = np.empty((len(uniform), count), dtype=np.float32)
+        twister.torch_uniform(np.ascontiguousarray(words[uniform, count:]), -ones, ones, fused, redrawn)
+        out[uniform] = redrawn
+    return out
+
+
+def _flat(params: dict[str, torch.Tensor]) -> np.ndarray:
+    return np.concatenate([p.numpy().ravel() for p in params.values()])
+
+
+@functools.cache
+def _fused() -> bool | None:
+    """Whether torch's float32 `uniform_` rounds its multiply-add once (an FMA: its AVX2
+    and AVX-512 kernels) or twice (DEFAULT) in this process, found by drawing 64 seeds'
+    weights with torch itself and comparing; None if neither matches."""
+    probe = [RunConfig(seed=s, inputs=3, hidden=5) for s in range(64)]
+    want = np.stack([_flat(seeded_parameters(c)) for c in probe]).view(np.uint32)
+    bound = default_bounds(3, 5)
+    words = np.empty((len(probe), len(bound)), dtype=np.uint32)
+    twister.torch_words(np.arange(len(probe), dtype=np.int64), words)
+    for fused in (True, False):
+        got = np.empty(want.shape, dtype=np.float32)
+        twister.torch_uniform(words, -bound, bound, fused, got)
+        if np.array_equal(got.view(np.uint32), want):
+            return fused
+    return None
 
 
 def parameter_count(inputs: int = 2, hidden: int = 2, layers: int = 1) -> int:

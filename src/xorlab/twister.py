@@ -19,7 +19,10 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+from llvmlite import ir as llvm_ir
+from numba.core import cgutils, types
 from numba.cpython.unsafe.numbers import trailing_zeros  # LLVM's cttz; numba's own (internal) intrinsic
+from numba.extending import intrinsic
 
 N = 624
 M = 397
@@ -212,3 +215,60 @@ def decode_lanes(keys: np.ndarray, lanes: np.ndarray, inputs: int, center: bool,
                         x[e, i, lanes[k]] = xs[k - first, skip + e, i]
                 for k in range(first, last):
                     y[e, lanes[k]] = ys[k - first, skip + e]
+
+
+# --- torch's CPU generator, for the initial weights ------------------------------------
+#
+# `torch.Generator().manual_seed(seed)` is an MT19937 seeded by init_genrand with the
+# seed's low 32 bits (ATen's `mt19937::init_with_uint32`); `uniform_(from, to)` on a
+# float32 tensor draws one 32-bit word per element, in order, and returns
+# `(word & (2**24 - 1)) * 2**-24 * (to - from) + from` in float32 (ATen's
+# `uniform_real_distribution`). Where torch's kernels are built for AVX2 or AVX-512 the
+# compiler fuses that multiply-add into one FMA (one rounding); its DEFAULT kernels do
+# not. `model.drawn_parameters` finds which by drawing once with torch itself.
+
+
+@numba.njit(cache=True)
+def torch_words(seeds: np.ndarray, out: np.ndarray) -> None:
+    """The first out.shape[1] 32-bit outputs of torch's CPU generator seeded with each of
+    seeds (R,) int64 (0 <= seed < 2**63), into out (R, K) uint32."""
+    mt = np.empty(N, dtype=np.int64)
+    for r in range(seeds.shape[0]):
+        mt[0] = seeds[r] & MASK32
+        for i in range(1, N):
+            mt[i] = (1812433253 * (mt[i - 1] ^ (mt[i - 1] >> 30)) + i) & MASK32
+        state = mt.astype(np.uint32)
+        for lo in range(0, out.shape[1], N):
+            twist(state)
+            for i in range(min(N, out.shape[1] - lo)):
+                y = state[i]
+                y ^= y >> 11
+                y ^= (y << 7) & 0x9D2C5680
+                y ^= (y << 15) & 0xEFC60000
+                y ^= y >> 18
+                out[r, lo + i] = y
+
+
+@intrinsic
+def _fma32(typingctx, a, b, c):
+    """a * b + c in float32 with one rounding (LLVM's llvm.fma.f32)."""
+    sig = types.float32(types.float32, types.float32, types.float32)
+
+    def codegen(context, builder, signature, args):
+        f32 = llvm_ir.FloatType()
+        fn = cgutils.get_or_insert_function(builder.module, llvm_ir.FunctionType(f32, [f32, f32, f32]), "llvm.fma.f32")
+        return builder.call(fn, args)
+
+    return sig, codegen
+
+
+@numba.njit(cache=True)
+def torch_uniform(words: np.ndarray, low: np.ndarray, high: np.ndarray, fused: bool, out: np.ndarray) -> None:
+    """torch's float32 `uniform_(low[k], high[k])` of words (R, K) uint32 into out (R, K)
+    float32, the multiply-add fused (one rounding) or not, as torch's kernels compute it."""
+    scale = np.float32(1.0 / 16777216.0)
+    for r in range(words.shape[0]):
+        for k in range(words.shape[1]):
+            x = np.float32(words[r, k] & 0xFFFFFF) * scale
+            span = high[k] - low[k]
+            out[r, k] = _fma32(x, span, low[k]) if fused else x * span + low[k]

@@ -34,7 +34,7 @@ import numpy as np
 from .. import twister
 from ..config import RunConfig
 from ..data import EXAMPLES
-from ..model import seeded_parameters
+from ..model import drawn_parameters, layer_shapes
 from ..result import EpochSnapshot, RunResult
 from . import plan
 
@@ -392,16 +392,19 @@ def repeats(sources: Sequence[int], lanes: Sequence[int]) -> list[tuple[int, int
 
 def initial_params(configs: Sequence[RunConfig], dtype) -> tuple:
     """Each layer's (weight (O, I, R), bias (O, R)), from the runs' seeded parameters
-    (drawn once per distinct run: padding lanes repeat one)."""
-    once: dict[RunConfig, dict] = {}
+    (drawn once per distinct run: padding lanes repeat one), in the runs' precision."""
+    rows: dict[RunConfig, int] = {}
     for c in configs:
-        if c not in once:
-            once[c] = {k: v.numpy() for k, v in seeded_parameters(c).items()}
-    drawn = [once[c] for c in configs]
-    layers = len(drawn[0]) // 2
-    return tuple((np.stack([d[f"dense{k}.weight"] for d in drawn], axis=-1).astype(dtype),
-                  np.stack([d[f"dense{k}.bias"] for d in drawn], axis=-1).astype(dtype))
-                 for k in range(1, layers + 1))
+        rows.setdefault(c, len(rows))
+    drawn = drawn_parameters(list(rows))  # (U, P) float32, named_parameters order
+    lanes = drawn[[rows[c] for c in configs]].T.astype(dtype, order="C")  # (P, R)
+    c, out, at = configs[0], [], 0
+    for _, fan_in, fan_out in layer_shapes(c.inputs, c.hidden, c.layers):
+        weight = lanes[at:at + fan_in * fan_out].reshape(fan_out, fan_in, -1)
+        at += fan_in * fan_out
+        out.append((weight, lanes[at:at + fan_out]))
+        at += fan_out
+    return tuple(out)
 
 
 class Piece:
