@@ -340,6 +340,21 @@ class Block:
         self.history.append((h_train, h_test, h_correct))
         self.host_params = [(np.asarray(w), np.asarray(b)) for w, b in self.params]
 
+    def by_run(self) -> tuple:
+        """The histories and parameters so far with runs first, in the results' types:
+        train (R, E, L) and test (R, E) float64, correct (R, E) int64, params by name
+        (R, ...); made once per history (one transpose per block, not a copy per run),
+        so a run's arrays are contiguous slices of these."""
+        if getattr(self, "_by_run", (None,))[0] != len(self.history):
+            train, test, correct = (np.concatenate([h[j] for h in self.history]) for j in range(3))
+            params = {}
+            for k, (w, b) in enumerate(self.host_params, start=1):
+                params[f"dense{k}.weight"] = np.ascontiguousarray(np.moveaxis(w, -1, 0))
+                params[f"dense{k}.bias"] = np.ascontiguousarray(np.moveaxis(b, -1, 0))
+            self._by_run = (len(self.history), np.ascontiguousarray(np.moveaxis(train, -1, 0), np.float64),
+                            np.ascontiguousarray(test.T, np.float64), np.ascontiguousarray(correct.T, np.int64), params)
+        return self._by_run[1:]
+
     def run_params(self, lane: int) -> dict[str, np.ndarray]:
         """The run in `lane`: its current parameters, copied, named as RunResult.params."""
         out = {}
@@ -461,12 +476,10 @@ class Piece:
 
     def result(self, i: int) -> RunResult:
         k, lane = self.where[i]
-        hist = self.blocks[k].history
-        train = np.concatenate([h[0][:, :, lane] for h in hist]).astype(np.float64)
-        return RunResult(config=self.configs[i], train_loss=train,
-                         test_loss=np.concatenate([h[1][:, lane] for h in hist]).astype(np.float64),
-                         test_correct=np.concatenate([h[2][:, lane] for h in hist]).astype(np.int64),
-                         params=self.blocks[k].run_params(lane), engine="jax")
+        train, test, correct, params = self.blocks[k].by_run()
+        return RunResult(config=self.configs[i], train_loss=train[lane], test_loss=test[lane],
+                         test_correct=correct[lane], params={name: a[lane] for name, a in params.items()},
+                         engine="jax")
 
     def snapshot(self, indices: Sequence[int]) -> EpochSnapshot:
         """Every run's state after the epochs done; indices: the runs' positions in the
