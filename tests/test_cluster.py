@@ -213,14 +213,25 @@ def test_check_workers_names_the_mismatch(local_cluster):
 
 # --- real scheduler and worker processes ------------------------------------------------
 
+# SIGINT back to its default action, then the program: exec keeps a default action,
+# and Python installs its KeyboardInterrupt handler only over a default one.
+DEFAULT_SIGINT_THEN_EXEC = ("import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+                            "os.execv(sys.argv[1], sys.argv[1:])")
+
+
 class Processes:
     """Processes a test started, each stopped (by PID) when the test ends."""
 
     def __init__(self, tmp_path: Path):
         self.tmp_path, self.started = tmp_path, []
 
-    def start(self, *args: str, name: str, env: dict | None = None) -> subprocess.Popen:
+    def start(self, *args: str, name: str, env: dict | None = None, ctrl_c: bool = False) -> subprocess.Popen:
+        """ctrl_c: the process takes SIGINT as a terminal's Ctrl-C, even where the suite
+        itself was started with SIGINT ignored (a shell's background job: its children
+        inherit that, and Python then raises no KeyboardInterrupt)."""
         log = open(self.tmp_path / f"{name}.log", "w")
+        if ctrl_c:
+            args = (sys.executable, "-c", DEFAULT_SIGINT_THEN_EXEC, *args)
         p = subprocess.Popen([str(a) for a in args], stdout=log, stderr=subprocess.STDOUT,
                              env={**os.environ, **(env or {})}, start_new_session=True)
         log.close()
@@ -312,10 +323,8 @@ def test_ctrl_c_on_the_client_cancels_the_clusters_tasks(dask_cluster, tmp_path)
     address, _ = dask_cluster
     procs = Processes(tmp_path)
     try:
-        # 400 tasks of 2 runs: the sweep must still be running when Ctrl-C comes (40 tasks
-        # of 2-epoch runs once ended first, on a fast engine)
-        client = procs.start(BIN / "xorlab", *SWEEP, "--seeds", "400", "--task-runs", "2", "--out",
-                             tmp_path / "o.jsonl", "--scheduler", address, name="client")
+        client = procs.start(BIN / "xorlab", *SWEEP, "--seeds", "40", "--task-runs", "2", "--out",
+                             tmp_path / "o.jsonl", "--scheduler", address, name="client", ctrl_c=True)
         busy_worker(address)
         client.send_signal(signal.SIGINT)
         assert client.wait(timeout=60) == 130
