@@ -52,11 +52,26 @@ def seed_keys(seeds) -> np.ndarray:
 
 
 @numba.njit(cache=True)
-def seeded_state(key: np.ndarray, mt: np.ndarray) -> None:
-    """init_genrand(19650218) then init_by_array(key) into mt (624,) int64."""
-    mt[0] = 19650218
+def init_genrand(seed: int, mt: np.ndarray) -> None:
+    """MT19937's init_genrand(seed & 0xFFFFFFFF) into mt (624,) int64."""
+    mt[0] = seed & MASK32
     for i in range(1, N):
         mt[i] = (1812433253 * (mt[i - 1] ^ (mt[i - 1] >> 30)) + i) & MASK32
+
+
+@numba.njit(cache=True)
+def temper(y):
+    """MT19937's output function of one state word."""
+    y ^= y >> 11
+    y ^= (y << 7) & 0x9D2C5680
+    y ^= (y << 15) & 0xEFC60000
+    return y ^ (y >> 18)
+
+
+@numba.njit(cache=True)
+def seeded_state(key: np.ndarray, mt: np.ndarray) -> None:
+    """init_genrand(19650218) then init_by_array(key) into mt (624,) int64."""
+    init_genrand(19650218, mt)
     length = len(key)
     i, j = 1, 0
     for _ in range(max(N, length)):
@@ -99,12 +114,7 @@ def refill(mt: np.ndarray, out: np.ndarray, accept: np.ndarray) -> None:
     it); the last chunk's bits past word N stay clear."""
     twist(mt)
     for i in range(N):
-        y = mt[i]
-        y ^= y >> 11
-        y ^= (y << 7) & 0x9D2C5680
-        y ^= (y << 15) & 0xEFC60000
-        y ^= y >> 18
-        out[i] = y
+        out[i] = temper(mt[i])
     for c in range(CHUNKS):
         bits = np.uint64(0)
         for j in range(min(64, N - 64 * c)):
@@ -234,19 +244,12 @@ def torch_words(seeds: np.ndarray, out: np.ndarray) -> None:
     seeds (R,) int64 (0 <= seed < 2**63), into out (R, K) uint32."""
     mt = np.empty(N, dtype=np.int64)
     for r in range(seeds.shape[0]):
-        mt[0] = seeds[r] & MASK32
-        for i in range(1, N):
-            mt[i] = (1812433253 * (mt[i - 1] ^ (mt[i - 1] >> 30)) + i) & MASK32
+        init_genrand(seeds[r], mt)
         state = mt.astype(np.uint32)
         for lo in range(0, out.shape[1], N):
             twist(state)
             for i in range(min(N, out.shape[1] - lo)):
-                y = state[i]
-                y ^= y >> 11
-                y ^= (y << 7) & 0x9D2C5680
-                y ^= (y << 15) & 0xEFC60000
-                y ^= y >> 18
-                out[r, lo + i] = y
+                out[r, lo + i] = temper(state[i])
 
 
 @intrinsic
