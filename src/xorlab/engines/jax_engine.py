@@ -325,6 +325,7 @@ class Block:
         self.params, self.state, self.t, *data, self.hyper, self.table = placed
         self.data = tuple(data)
         self.history: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._by_run: tuple = (-1,)  # (len(history) it was made for, *by_run()): see by_run
 
     def args(self, count: int) -> tuple:
         return (self.params, self.state, self.t, *self.data, self.hyper, self.table, np.int32(count))
@@ -345,7 +346,7 @@ class Block:
         train (R, E, L) and test (R, E) float64, correct (R, E) int64, params by name
         (R, ...); made once per history (one transpose per block, not a copy per run),
         so a run's arrays are contiguous slices of these."""
-        if getattr(self, "_by_run", (None,))[0] != len(self.history):
+        if self._by_run[0] != len(self.history):
             train, test, correct = (np.concatenate([h[j] for h in self.history]) for j in range(3))
             params = {}
             for k, (w, b) in enumerate(self.host_params, start=1):
