@@ -142,17 +142,21 @@ def words(key: np.ndarray, out: np.ndarray) -> None:
 
 
 @numba.njit(cache=True)
-def decode_stream(key: np.ndarray, inputs: int, center: bool, noise: float, x: np.ndarray, y: np.ndarray) -> None:
-    """The tutorial's examples, drawn in order, into x (E, N) and y (E,) float64.
+def decode_span(mt: np.ndarray, buf: np.ndarray, accept: np.ndarray, pos: int, inputs: int, center: bool,
+                noise: float, first: int, stop: int, skip: int, x: np.ndarray, y: np.ndarray, lane: int) -> int:
+    """Examples first..stop-1 of the tutorial's stream, drawn from the generator (mt,
+    buf, accept) at word `pos`, into lane `lane` of x (E', N, R) and y (E', R) from
+    example `skip` on (the ones before it drawn, not kept); returns the new `pos`, so a
+    stream can be drawn a span at a time. Each value is made in float64, as Python makes
+    it, and cast once where it is stored (as `astype` casts).
 
     randint(0, 1) skips the rejected words (top bit set) through the buffer's accept
     bits, not through a branch per word, which the CPU would mispredict half the time.
-    (Written out in one function: numba 0.68 mis-built a helper with a return inside
-    `while True`, and the calls cost more than the draws.)"""
-    mt, buf, accept = new_state(key)
+    (One loop, no early return: numba 0.68 mis-built a helper with a return inside
+    `while True`, and a call per draw costs more than the draw.)"""
     zero = np.uint64(0)
-    pos = N
-    for e in range(x.shape[0]):
+    kept = np.empty(inputs)  # the example's bits, as values, until its noise is drawn
+    for e in range(first, stop):
         parity = 0
         for i in range(inputs):  # randint(0, 1): the next word with its top bit clear
             bits = zero
@@ -168,8 +172,8 @@ def decode_stream(key: np.ndarray, inputs: int, center: bool, noise: float, x: n
             bit = np.int64(buf[pos] >> 30) & 1
             pos += 1
             parity ^= bit
-            x[e, i] = 2.0 * (bit - 0.5) if center else float(bit)
-        y[e] = 2.0 * (parity - 0.5) if center else float(parity)
+            kept[i] = 2.0 * (bit - 0.5) if center else float(bit)
+        target = 2.0 * (parity - 0.5) if center else float(parity)
         for i in range(inputs + 1):  # random(): two words each
             if pos >= N:
                 refill(mt, buf, accept)
@@ -183,9 +187,22 @@ def decode_stream(key: np.ndarray, inputs: int, center: bool, noise: float, x: n
             pos += 1
             r = (a * 67108864.0 + b) * (1.0 / 9007199254740992.0)
             if i < inputs:
-                x[e, i] = x[e, i] + noise * r
+                kept[i] = kept[i] + noise * r
             else:
-                y[e] = y[e] + noise * r
+                target = target + noise * r
+        if e >= skip:
+            for i in range(inputs):
+                x[e - skip, i, lane] = kept[i]
+            y[e - skip, lane] = target
+    return pos
+
+
+@numba.njit(cache=True)
+def decode_stream(key: np.ndarray, inputs: int, center: bool, noise: float, x: np.ndarray, y: np.ndarray) -> None:
+    """The tutorial's examples, drawn in order, into x (E, N) and y (E,) float64."""
+    mt, buf, accept = new_state(key)
+    decode_span(mt, buf, accept, N, inputs, center, noise, 0, x.shape[0], 0,
+                x.reshape((x.shape[0], inputs, 1)), y.reshape((y.shape[0], 1)), 0)
 
 
 @numba.njit(cache=True, parallel=True)
@@ -197,6 +214,7 @@ def decode_many(keys: np.ndarray, inputs: int, center: bool, noise: float, x: np
 
 
 LANE_GROUP = 16  # lanes one thread fills in turn: a 64-byte line of float32, never shared between threads
+SPAN_EXAMPLES = 256  # examples of every stream of a group drawn in turn: their lines stay in the L1/L2 caches
 
 
 @numba.njit(cache=True, parallel=True)
@@ -205,26 +223,33 @@ def decode_lanes(keys: np.ndarray, lanes: np.ndarray, inputs: int, center: bool,
     """decode_stream for every row of keys (K, 2), its examples from `skip` on cast into
     lane lanes[k] of x (E', N, R) and y (E', R) (runs innermost, the output's precision).
     In parallel over `threads` parts (numba's threads: `numba.get_num_threads()`), each
-    a run of groups of lanes; each run goes through a float64 scratch of its own stream,
-    so the values are decode_stream's, cast once, as `astype` casts them."""
+    a run of groups of lanes. A group's generators are drawn SPAN_EXAMPLES examples at a
+    time each, in turn, straight into the lanes: the lines they write are the same
+    few for the whole group, and no scratch copy of a stream is made."""
     count = keys.shape[0]
     total = x.shape[0] + skip
     groups = (count + LANE_GROUP - 1) // LANE_GROUP
     parts = min(groups, threads)
-    for p in numba.prange(parts):  # a float64 scratch per part, allocated once (page faults cost)
-        xs = np.empty((LANE_GROUP, total, inputs))  # (G, E, N): a group's streams
-        ys = np.empty((LANE_GROUP, total))  # (G, E)
+    for p in numba.prange(parts):  # a group's generators per part, allocated once
+        mts = np.empty((LANE_GROUP, N), dtype=np.uint32)
+        bufs = np.empty((LANE_GROUP, N), dtype=np.uint32)
+        accepts = np.empty((LANE_GROUP, CHUNKS), dtype=np.uint64)
+        positions = np.empty(LANE_GROUP, dtype=np.int64)
+        seeded = np.empty(N, dtype=np.int64)
         for g in range(p * groups // parts, (p + 1) * groups // parts):
             first, last = g * LANE_GROUP, min(count, (g + 1) * LANE_GROUP)
             for k in range(first, last):
                 length = 2 if keys[k, 1] >= 0 else 1
-                decode_stream(keys[k, :length], inputs, center, noise, xs[k - first], ys[k - first])
-            for e in range(x.shape[0]):  # example by example: the group's lanes share cache lines
-                for i in range(inputs):
-                    for k in range(first, last):
-                        x[e, i, lanes[k]] = xs[k - first, skip + e, i]
+                seeded_state(keys[k, :length], seeded)
+                for i in range(N):
+                    mts[k - first, i] = seeded[i]
+                positions[k - first] = N  # nothing drawn yet: the first draw refills
+            for lo in range(0, total, SPAN_EXAMPLES):
+                hi = min(total, lo + SPAN_EXAMPLES)
                 for k in range(first, last):
-                    y[e, lanes[k]] = ys[k - first, skip + e]
+                    j = k - first
+                    positions[j] = decode_span(mts[j], bufs[j], accepts[j], positions[j], inputs, center, noise,
+                                               lo, hi, skip, x, y, lanes[k])
 
 
 # --- torch's CPU generator, for the initial weights ------------------------------------
