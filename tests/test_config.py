@@ -61,6 +61,21 @@ def test_sizes_beyond_memory_are_refused_before_allocating():
     check_fits_in_memory(RunConfig(inputs=8, hidden=16))
 
 
+
+def test_the_jax_planner_counts_the_whole_block_a_single_run_takes(monkeypatch):
+    """One run on the jax engine allocates a block of MIN_LANES lanes: a run that fits
+    one at a time but not as a block is refused by that engine (with the way out) and
+    planned by the classic one."""
+    from xorlab.engines import plan
+
+    c = RunConfig(seed=0, inputs=8, hidden=16)
+    monkeypatch.setattr(plan, "available_memory_bytes", lambda: plan.lane_bytes(c) * (plan.MIN_LANES - 1))
+    with pytest.raises(ConfigError, match="--engine classic one at a time"):
+        plan.plan([c], engine="jax")
+    assert plan.plan([c], engine="classic") == [[0]]
+    monkeypatch.setattr(plan, "available_memory_bytes", lambda: plan.lane_bytes(c) * plan.MIN_LANES)
+    assert plan.plan([c], engine="jax") == [[0]]
+
 # --- the knobs beyond the tutorial's recipe ----------------------------------------------
 
 # JSON and keys of configs as xorlab wrote them before the knobs existed (computed with

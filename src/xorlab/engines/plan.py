@@ -122,17 +122,21 @@ def check_width(c: RunConfig) -> None:
 def check_fits(c: RunConfig, runs: int = 1, lanes: int = MIN_LANES) -> None:
     """Refuse, before anything is allocated, a run (or `runs` of it, `lanes` at a time;
     1: one at a time, as the classic loop trains) that cannot fit in the memory
-    available now; name the setting that makes it big."""
+    available now; name the setting that makes it big. The jax engine holds a whole
+    block (MIN_LANES lanes) even for one run, so it asks for `runs` = MIN_LANES."""
     need = min(max(1, runs), lanes) * lane_bytes(c)
     have = available_memory_bytes()
     if need > have:
+        alone = lane_bytes(c) <= have  # one at a time it would fit: say how
+        hint = (f"; the jax engine trains {min(max(1, runs), lanes)} runs' worth at once, "
+                f"--engine classic one at a time" if alone and lanes > 1 and runs > 1 else "")
         small = c.replace(epochs=1)
         field = "epochs" if lane_bytes(small) * 4 < lane_bytes(c) else (
             "inputs" if c.inputs * 4 >= c.hidden else "hidden")
         raise ConfigError(
             field,
             f"epochs={c.epochs}, inputs={c.inputs}, hidden={c.hidden}, layers={c.layers} needs about {need / 2**30:.1f} GiB, "
-            f"more than the {have / 2**30:.1f} GiB available",
+            f"more than the {have / 2**30:.1f} GiB available{hint}",
         )
 
 
@@ -162,7 +166,7 @@ def plan(configs: Sequence[RunConfig], budget: int = DEFAULT_BUDGET, max_runs: i
     for i in order:
         c = configs[i]
         if not pieces or group_key(configs[pieces[-1][0]]) != group_key(c):
-            check_fits(c)
+            check_fits(c, MIN_LANES if engine == "jax" else 1)  # a jax block is MIN_LANES lanes, even for one run
             if engine == "jax":
                 check_width(c)
             pieces.append([i])
