@@ -10,9 +10,11 @@ from pathlib import Path
 import pytest
 from matplotlib.figure import Figure
 
-from xorlab.engines.jax_engine import configure_process
+from xorlab.engines.jax_engine import configure_process, cores
 
-configure_process()  # the suite owns its processes: both XLA devices, the compilation cache
+# the suite owns its processes: an XLA device per core (at least two, so that what
+# spans devices is tested on any machine), the compilation cache
+configure_process(max(2, cores()))
 
 from xorlab import experiments
 from xorlab.cli import main

@@ -112,6 +112,32 @@ def test_the_local_executor_yields_pieces_in_order_with_provenance():
     same_results([r for _, rs in done for r in rs], run_many(configs()[:4], engine="jax"))
 
 
+
+def test_the_local_executor_trains_one_block_chunks_side_by_side_with_the_same_numbers():
+    """Chunks of one lane block each train two at once, one per device (a wider chunk
+    in between waits for them and uses both); every chunk comes back once, with the
+    numbers of training it alone."""
+    import threading
+
+    narrow = [configs(range(k, k + 3)) for k in range(0, 12, 3)]
+    wide = [RunConfig(seed=s, epochs=2, hidden=3) for s in range(40)]
+    pieces = narrow[:2] + [wide] + narrow[2:]
+    executor = LocalExecutor()
+    assert executor.devices(pieces, "jax") == [0, 1, None, 0, 1]
+    seen: list[float] = []
+    lock = threading.Lock()
+
+    def progress(n):
+        with lock:
+            seen.append(n)
+
+    done = dict(executor.map(pieces, "jax", on_progress=progress))
+    assert sorted(done) == [0, 1, 2, 3, 4]
+    assert sum(seen) == sum(len(p) for p in pieces)
+    for k, piece in enumerate(pieces):
+        assert all(r.extras["provenance"] == provenance() for r in done[k])
+        same_results(done[k], run_many(piece, engine="jax"))
+
 # --- an in-process LocalCluster --------------------------------------------------------
 
 def test_a_cluster_sweep_writes_the_local_sweeps_file_byte_for_byte(local_cluster, tmp_path, run_cli):

@@ -189,8 +189,8 @@ def test_the_fixtures_are_still_the_classic_loops_numbers(name, dtype, kind):
 
 def test_a_runs_numbers_do_not_depend_on_what_shares_its_call():
     """Bit for bit: alone (a block of 32 lanes), among a crowd (blocks of 128 lanes on
-    both devices) of other activations, shapes, optimizers and learning rates, and
-    trained in spans of one epoch with snapshots."""
+    both devices) of other activations, shapes, optimizers and learning rates,
+    trained in spans of one epoch with snapshots, and alone on the other device."""
     target = [RunConfig(seed=s, activation="tanh", center=True, lr=0.05, epochs=2, optimizer=o)
               for s, o in ((3, "sgd"), (4, "adam"))]
     crowd = [RunConfig(seed=s, activation=a, hidden=h, lr=0.05 + s / 1000, epochs=2, optimizer=o)
@@ -198,8 +198,10 @@ def test_a_runs_numbers_do_not_depend_on_what_shares_its_call():
     together = run_many(crowd[:70] + [target[0]] + crowd[70:] + [target[1]], engine="jax")
     alone = run_many(target, engine="jax")
     watched = run_many(target, engine="jax", on_epoch=lambda snap: None, on_progress=lambda n: None)
+    second = run_many(target, engine="jax", device=1)  # on the second device (two in tests)
     assert same_numbers(alone[0], together[70]) and same_numbers(alone[1], together[-1])
     assert same_numbers(alone[0], watched[0]) and same_numbers(alone[1], watched[1])
+    assert same_numbers(alone[0], second[0]) and same_numbers(alone[1], second[1])
 
 
 def test_watched_pieces_train_in_lockstep_with_the_numbers_of_unwatched_training():

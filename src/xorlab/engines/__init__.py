@@ -44,19 +44,21 @@ def resolve(engine: str) -> str:
 
 def run_many(configs: Sequence[RunConfig], engine: str = "auto",
              on_progress: ProgressCallback | None = None,
-             on_epoch: EpochCallback | None = None) -> list[RunResult]:
+             on_epoch: EpochCallback | None = None, device: int = 0) -> list[RunResult]:
     """Train every config (each with its own seed); results in the order given.
 
     on_epoch, when given, receives an `EpochSnapshot` after every epoch: on the jax
     engine one per epoch of every run that trained it (all planned pieces advance in
     lockstep), on the classic one per epoch of each run in turn. It costs a copy of the
-    runs' parameters per epoch, so only live views ask for it.
+    runs' parameters per epoch, so only live views ask for it. `device`: the jax
+    engine's device (counted from 0, modulo the devices) for pieces of one lane block
+    (wider pieces use every device); the numbers do not depend on it.
     """
     name = resolve(engine)
     if name == "jax":
         from . import jax_engine
 
-        return jax_engine.train_runs(configs, on_progress=on_progress, on_epoch=on_epoch)
+        return jax_engine.train_runs(configs, on_progress=on_progress, on_epoch=on_epoch, device=device)
     results = []
     for i, config in enumerate(configs):
         results.append(classic.train_run(config, on_epoch=_classic_snapshots(i, on_epoch)))
@@ -65,16 +67,17 @@ def run_many(configs: Sequence[RunConfig], engine: str = "auto",
     return results
 
 
-def prepare(chunks: Sequence[Sequence[RunConfig]], engine: str = "auto") -> Callable[[], None]:
+def prepare(chunks: Sequence[Sequence[RunConfig]], engine: str = "auto",
+            devices: Sequence[int] | None = None) -> Callable[[], None]:
     """Start what can be done before these chunks are trained, one `run_many` call
-    each, in order: on the jax engine, compiling their programs on background threads
-    while the chunks before them train. Returns the call that drops what has not
-    started (for a caller that stops early)."""
+    each (with `device=devices[k]`, default 0), in order: on the jax engine, compiling
+    their programs on background threads while the chunks before them train. Returns
+    the call that drops what has not started (for a caller that stops early)."""
     if resolve(engine) != "jax" or len(chunks) < 2:
         return lambda: None
     from . import jax_engine
 
-    queued = jax_engine.prepare(chunks)
+    queued = jax_engine.prepare(chunks, devices)
     return lambda: jax_engine.cancel(queued)
 
 

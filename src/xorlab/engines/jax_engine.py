@@ -55,6 +55,10 @@ COMPILER_OPTIONS = {"xla_cpu_experimental_ynn_fusion_type": "", "xla_cpu_experim
 # a call's later programs on background threads while its earlier pieces train (XLA
 # compiles without the GIL), and `compiled` waits for one that is under way.
 _COMPILED: dict[tuple, Future] = {}
+_COMPILED_LOCK = threading.Lock()  # pieces train on two threads at once (`LocalExecutor`)
+# numba's workqueue threading layer (where neither OpenMP nor TBB is installed) aborts
+# on parallel functions called from two threads at once: a block's decode takes turns.
+_DECODE_LOCK = threading.Lock()
 
 
 class Compiler:
@@ -203,11 +207,20 @@ def compiled(setting, span: int, args: tuple, mesh) -> Callable:
     or compiled now, in this thread (also when it waits in `ahead`'s queue: the
     background thread meanwhile compiles the next, so two compile at once)."""
     key = program_key(setting, span, args[3].shape[-1], mesh)
-    future = _COMPILED.get(key)
-    if future is None or future.cancel():
-        future = Future()
-        future.set_result(compile_program(setting, span, args, mesh))
-        _COMPILED[key] = future
+    with _COMPILED_LOCK:
+        future = _COMPILED.get(key)
+        mine = future is None or future.cancel()
+        if mine:
+            future = _COMPILED[key] = Future()
+            future.set_running_or_notify_cancel()
+    if mine:
+        try:
+            future.set_result(compile_program(setting, span, args, mesh))
+        except BaseException as e:  # not kept: a later call compiles again
+            with _COMPILED_LOCK:
+                _COMPILED.pop(key, None)
+            future.set_exception(e)
+            raise
     return future.result()
 
 
@@ -233,7 +246,7 @@ def abstract_args(setting, lanes: int, mesh) -> tuple:
     return (*placed, jax.ShapeDtypeStruct((), np.int32))
 
 
-def programs(configs: Sequence[RunConfig], watched: bool = False) -> list[tuple]:
+def programs(configs: Sequence[RunConfig], watched: bool = False, device: int = 0) -> list[tuple]:
     """The programs a piece of these configs trains with, each once, in order:
     (setting, span, lanes of the whole mesh, mesh), as `Piece` lays its blocks out."""
     import jax
@@ -242,7 +255,33 @@ def programs(configs: Sequence[RunConfig], watched: bool = False) -> list[tuple]
     setting, span = plan.setting(configs[0]), span_of(configs[0].epochs, watched)
     shapes = dict.fromkeys((len(group), block_lanes(group))
                            for group in plan.device_groups(len(configs), len(devices)))
-    return [(setting, span, used * lanes, mesh_of(devices[:used])) for used, lanes in shapes]
+    return [(setting, span, used * lanes, mesh_of(devices_for(devices, used, device))) for used, lanes in shapes]
+
+
+def devices_for(devices: Sequence, used: int, device: int) -> Sequence:
+    """The devices a group of `used` blocks trains on: all of them from the first for a
+    group as wide as the machine, else `used` of them from `device` on (a piece of
+    one block can train on any core: `LocalExecutor` trains two such at once)."""
+    if used >= len(devices):
+        return devices[:used]
+    first = device % len(devices)
+    return [devices[(first + k) % len(devices)] for k in range(used)]
+
+
+def device_count() -> int:
+    import jax
+
+    return len(jax.devices("cpu"))
+
+
+def narrow(configs: Sequence[RunConfig]) -> bool:
+    """Every planned piece of these configs is one lane block, on one device: such
+    calls can train side by side, one per core."""
+    try:
+        parts = plan.plan(configs)
+    except (ValueError, TypeError):
+        return False
+    return all(len(part) <= plan.MIN_LANES for part in parts)
 
 
 def block_lanes(group: Sequence[Sequence[int]]) -> int:
@@ -266,7 +305,9 @@ def ahead(wanted: Sequence[tuple]) -> list[tuple[tuple, Future]]:
     queued = []
     for setting, span, lanes, mesh in wanted:
         key = program_key(setting, span, lanes, mesh)
-        if key not in _COMPILED:
+        with _COMPILED_LOCK:
+            if key in _COMPILED:
+                continue
             if _AHEAD is None:  # a thread per core (at most 4): compiles leave the GIL
                 _AHEAD = Compiler(min(4, cores()))
             _COMPILED[key] = _AHEAD.submit(compile_program, setting, span, abstract_args(setting, lanes, mesh), mesh)
@@ -274,11 +315,12 @@ def ahead(wanted: Sequence[tuple]) -> list[tuple[tuple, Future]]:
     return queued
 
 
-def prepare(chunks: Sequence[Sequence[RunConfig]]) -> list[tuple[tuple, Future]]:
+def prepare(chunks: Sequence[Sequence[RunConfig]], devices: Sequence[int] | None = None) -> list[tuple[tuple, Future]]:
     """`ahead` for chunks that will be trained one `run_many` call each, in order (a
-    store's or a sweep's pieces): their programs, bar the first chunk's, compile while
-    the chunks before them train. Chunks that cannot be planned are left to
-    `run_many` to refuse. Returns what it queued (for `cancel`)."""
+    store's or a sweep's pieces; devices: each call's `device`, 0 by default): their
+    programs, bar the first chunk's, compile while the chunks before them train.
+    Chunks that cannot be planned are left to `run_many` to refuse. Returns what it
+    queued (for `cancel`)."""
     wanted: list[tuple] = []
     for k, chunk in enumerate(chunks):
         try:
@@ -286,16 +328,17 @@ def prepare(chunks: Sequence[Sequence[RunConfig]]) -> list[tuple[tuple, Future]]
         except (ValueError, TypeError):
             continue
         for part in parts:
-            wanted += programs([chunk[i] for i in part]) if k else []
+            wanted += programs([chunk[i] for i in part], device=devices[k] if devices else 0) if k else []
     return ahead(wanted)
 
 
 def cancel(queued: Sequence[tuple[tuple, Future]]) -> None:
     """Drop the programs `ahead` queued that have not started compiling (a call that
     stops early, e.g. interrupted, leaves no queue behind to wait for at exit)."""
-    for key, future in queued:
-        if future.cancel() and _COMPILED.get(key) is future:
-            del _COMPILED[key]
+    with _COMPILED_LOCK:
+        for key, future in queued:
+            if future.cancel() and _COMPILED.get(key) is future:
+                del _COMPILED[key]
 
 
 class Block:
@@ -383,8 +426,9 @@ def block_data(configs: Sequence[RunConfig], dtype) -> tuple[np.ndarray, ...]:
             first.setdefault(configs[i].seed, i)
         own = list(first.values())
         keys = twister.seed_keys([configs[i].seed for i in own])
-        twister.decode_lanes(keys, np.array(own, np.int64), n, center, float(noise), start, x, y,
-                             numba.get_num_threads())
+        with _DECODE_LOCK:
+            twister.decode_lanes(keys, np.array(own, np.int64), n, center, float(noise), start, x, y,
+                                 numba.get_num_threads())
         for a, b, source in repeats([first[configs[i].seed] for i in lanes], lanes):
             x[:, :, a:b] = x[:, :, source, None]
             y[:, a:b] = y[:, source, None]
@@ -426,7 +470,7 @@ def initial_params(configs: Sequence[RunConfig], dtype) -> tuple:
 class Piece:
     """One planned piece: its runs in lane blocks over the devices, trained span by span."""
 
-    def __init__(self, configs: Sequence[RunConfig], watched: bool = False):
+    def __init__(self, configs: Sequence[RunConfig], watched: bool = False, device: int = 0):
         import jax
 
         if any(c.seed is None for c in configs):
@@ -441,8 +485,9 @@ class Piece:
         self.layout: list[tuple[list[RunConfig], object]] = []  # each block's runs (padded) and devices
         meshes = {}
         for k, group in enumerate(plan.device_groups(len(configs), len(devices))):
-            # as many devices as blocks: a piece of <= 32 runs keeps the other cores free (for compiles ahead)
-            mesh = meshes.setdefault(len(group), mesh_of(devices[:len(group)]))
+            # as many devices as blocks: a piece of <= 32 runs leaves the other cores to compiles ahead
+            # or to another such piece (`LocalExecutor` trains two at once)
+            mesh = meshes.setdefault(len(group), mesh_of(devices_for(devices, len(group), device)))
             lanes = block_lanes(group)
             members: list[RunConfig] = []
             for d, part in enumerate(group):
@@ -513,18 +558,19 @@ def train_piece(piece: Piece, on_progress: Callable[[float], None] | None = None
 
 
 def train_runs(configs: Sequence[RunConfig], on_progress: Callable[[float], None] | None = None,
-               on_epoch: Callable[[EpochSnapshot], None] | None = None) -> list[RunResult]:
+               on_epoch: Callable[[EpochSnapshot], None] | None = None, device: int = 0) -> list[RunResult]:
     """Train every config, piece by piece as planned; results in the order given.
-    Watched (on_epoch given), the pieces train in lockstep instead (`train_lockstep`)."""
+    Watched (on_epoch given), the pieces train in lockstep instead (`train_lockstep`).
+    A piece of one lane block trains on `device` (see `devices_for`)."""
     if on_epoch is not None:
         return train_lockstep(configs, on_epoch, on_progress)
     results: list[RunResult | None] = [None] * len(configs)
     parts = plan.plan(configs)
     # the first piece's programs compile now, in this thread; the others' meanwhile
-    queued = ahead([w for part in parts[1:] for w in programs([configs[i] for i in part])])
+    queued = ahead([w for part in parts[1:] for w in programs([configs[i] for i in part], device=device)])
     try:
         for part in parts:
-            for i, r in zip(part, train_piece(Piece([configs[i] for i in part]), on_progress)):
+            for i, r in zip(part, train_piece(Piece([configs[i] for i in part], device=device), on_progress)):
                 results[i] = r
     finally:
         cancel(queued)
