@@ -93,8 +93,12 @@ class LocalExecutor:
     def _side_by_side(self, chunks: Sequence[Chunk], engine: str, slots: list[int | None],
                       on_progress: ProgressCallback | None) -> Iterator[tuple[int, list[RunResult]]]:
         """Chunks with a device train on a thread per device, at most one per device
-        at a time; a chunk without one waits for those under way and trains here.
-        Results are yielded here, in this thread, as the chunks complete."""
+        at a time, and one at a time while programs compile (on an empty compilation
+        cache the compiles need the other core: side by side with them, the default
+        study took longer); a chunk without a device waits for those under way and
+        trains here. Results are yielded here, in this thread, as the chunks complete."""
+        from .engines import jax_engine
+
         lock = threading.Lock()
 
         def progress(n: float) -> None:  # called from the training threads
@@ -109,7 +113,8 @@ class LocalExecutor:
         busy: dict[int, tuple[int, Future]] = {}  # device -> (chunk index, its results)
         try:
             for i, (chunk, slot) in enumerate(zip(chunks, slots)):
-                for d in ([slot] if slot is not None else sorted(busy, key=lambda d: busy[d][0])):
+                alone = slot is None or jax_engine.compiling()
+                for d in (sorted(busy, key=lambda d: busy[d][0]) if alone else [slot]):
                     if d in busy:
                         j, future = busy.pop(d)
                         yield j, stamp(future.result(), where)

@@ -268,6 +268,14 @@ def devices_for(devices: Sequence, used: int, device: int) -> Sequence:
     return [devices[(first + k) % len(devices)] for k in range(used)]
 
 
+def compiling() -> bool:
+    """Whether a program is being compiled or waits to be (`ahead`'s queue, or a call
+    compiling its own): then a core is better left to the compiles than given to a
+    second piece (`LocalExecutor`)."""
+    with _COMPILED_LOCK:
+        return any(not future.done() for future in _COMPILED.values())
+
+
 def device_count() -> int:
     import jax
 
